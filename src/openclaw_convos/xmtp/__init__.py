@@ -1,0 +1,33 @@
+"""The XMTP layer: the only code that imports libxmtp's bindings (``xmtp_bindings.xmtpv3``)."""
+
+from .client import BackendPool, XmtpClient, XmtpConversation, ethereum_address, generate_inbox_id
+from .endpoints import ENV_URLS, Endpoint, resolve_endpoint
+from .stream import MessageStream
+from .types import (
+    ContentTypeId,
+    ConversationKind,
+    Identity,
+    IdentityKeys,
+    Member,
+    MessageKind,
+    XmtpMessage,
+)
+
+__all__ = [
+    "ENV_URLS",
+    "BackendPool",
+    "ContentTypeId",
+    "ConversationKind",
+    "Endpoint",
+    "Identity",
+    "IdentityKeys",
+    "Member",
+    "MessageKind",
+    "MessageStream",
+    "XmtpClient",
+    "XmtpConversation",
+    "XmtpMessage",
+    "ethereum_address",
+    "generate_inbox_id",
+    "resolve_endpoint",
+]

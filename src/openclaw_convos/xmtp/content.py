@@ -1,0 +1,234 @@
+"""The standard XMTP content types through libxmtp's own codecs.
+
+``EncodedContent`` bytes in, our records out (and back). Convos' own ``convos.org/*`` types are
+plain protobufs handled in :mod:`openclaw_convos.convos`; this module only reads their type id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import xmtp_bindings.xmtpv3 as ffi
+
+from ..errors import ProtocolError
+from .types import ContentTypeId
+
+TEXT = ContentTypeId("xmtp.org", "text", 1, 0)
+MARKDOWN = ContentTypeId("xmtp.org", "markdown", 1, 0)
+REPLY = ContentTypeId("xmtp.org", "reply", 1, 0)
+REACTION = ContentTypeId("xmtp.org", "reaction", 2, 0)
+READ_RECEIPT = ContentTypeId("xmtp.org", "readReceipt", 1, 0)
+GROUP_UPDATED = ContentTypeId("xmtp.org", "group_updated", 1, 0)
+ATTACHMENT = ContentTypeId("xmtp.org", "attachment", 1, 0)
+REMOTE_ATTACHMENT = ContentTypeId("xmtp.org", "remoteStaticAttachment", 1, 0)
+MULTI_REMOTE_ATTACHMENT = ContentTypeId("xmtp.org", "multiRemoteStaticAttachment", 1, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    reference_id: str
+    reference_inbox_id: str | None
+    inner_type: ContentTypeId | None
+    text: str | None  # the reply's text when its inner content is text or markdown
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    reference_id: str
+    reference_inbox_id: str
+    emoji: str
+    added: bool  # False when the reaction is removed
+
+
+@dataclass(frozen=True, slots=True)
+class ReadReceipt:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class GroupUpdated:
+    initiated_by_inbox_id: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    left: tuple[str, ...]
+    metadata_changes: tuple[tuple[str, str | None, str | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str | None
+    mime_type: str | None
+    size: int | None
+    url: str | None
+
+
+StandardContent = Text | Reply | Reaction | ReadReceipt | GroupUpdated | Attachment
+
+
+# --- EncodedContent type id: a minimal protobuf reader (fields 1 -> ContentTypeId{1,2,3,4}) ---
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 63:
+            raise ProtocolError("truncated varint in EncodedContent")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
+    out: list[tuple[int, int | bytes]] = []
+    pos = 0
+    while pos < len(data):
+        key, pos = _varint(data, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(data, pos)
+            out.append((number, value))
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            if pos + length > len(data):
+                raise ProtocolError("truncated field in EncodedContent")
+            out.append((number, data[pos : pos + length]))
+            pos += length
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        else:
+            raise ProtocolError(f"unsupported protobuf wire type {wire} in EncodedContent")
+    if pos != len(data):
+        raise ProtocolError("truncated fixed-width field in EncodedContent")
+    return out
+
+
+def content_type_of(encoded: bytes) -> ContentTypeId | None:
+    """The content type id of serialized ``EncodedContent``; None when absent or undecodable."""
+    try:
+        for number, value in _fields(encoded):
+            if number == 1 and isinstance(value, bytes):
+                parts: dict[int, int | bytes] = dict(_fields(value))
+                authority = parts.get(1, b"")
+                type_id = parts.get(2, b"")
+                major = parts.get(3, 0)
+                minor = parts.get(4, 0)
+                if not isinstance(authority, bytes) or not isinstance(type_id, bytes):
+                    return None
+                if not isinstance(major, int) or not isinstance(minor, int):
+                    return None
+                return ContentTypeId(
+                    authority.decode("utf-8", "replace"), type_id.decode("utf-8", "replace"), major, minor
+                )
+    except ProtocolError:
+        return None
+    return None
+
+
+# --- encoders ---
+
+
+def encode_text(text: str) -> bytes:
+    return bytes(ffi.encode_text(text))
+
+
+def encode_reply(reference_id: str, text: str, reference_inbox_id: str | None = None) -> bytes:
+    inner = ffi.FfiEncodedContent(
+        type_id=ffi.FfiContentTypeId(
+            authority_id="xmtp.org", type_id="text", version_major=1, version_minor=0
+        ),
+        parameters={"encoding": "UTF-8"},
+        fallback=None,
+        compression=None,
+        content=text.encode("utf-8"),
+    )
+    reply = ffi.FfiReply(reference=reference_id, reference_inbox_id=reference_inbox_id, content=inner)
+    return bytes(ffi.encode_reply(reply))
+
+
+def encode_reaction(reference_id: str, reference_inbox_id: str, emoji: str, *, added: bool = True) -> bytes:
+    payload = ffi.FfiReactionPayload(
+        reference=reference_id,
+        reference_inbox_id=reference_inbox_id,
+        action=ffi.FfiReactionAction.ADDED if added else ffi.FfiReactionAction.REMOVED,
+        content=emoji,
+        schema=ffi.FfiReactionSchema.UNICODE,
+    )
+    return bytes(ffi.encode_reaction(payload))
+
+
+def encode_read_receipt() -> bytes:
+    return bytes(ffi.encode_read_receipt(ffi.FfiReadReceipt()))
+
+
+# --- decoder ---
+
+
+def decode_standard(encoded: bytes) -> StandardContent | None:
+    """Decode a standard XMTP content type; None when the type is not one of ours to decode here.
+
+    Raises ProtocolError when the bytes claim a standard type but do not decode.
+    """
+    ctype = content_type_of(encoded)
+    if ctype is None or ctype.authority_id != "xmtp.org":
+        return None
+    try:
+        if ctype.same_type(TEXT):
+            return Text(str(ffi.decode_text(encoded)))
+        if ctype.same_type(MARKDOWN):
+            return Text(str(ffi.decode_markdown(encoded)))
+        if ctype.same_type(REPLY):
+            reply = ffi.decode_reply(encoded)
+            inner = reply.content
+            inner_type = (
+                ContentTypeId(
+                    inner.type_id.authority_id,
+                    inner.type_id.type_id,
+                    inner.type_id.version_major,
+                    inner.type_id.version_minor,
+                )
+                if inner.type_id is not None
+                else None
+            )
+            text = None
+            if inner_type is not None and (inner_type.same_type(TEXT) or inner_type.same_type(MARKDOWN)):
+                text = bytes(inner.content).decode("utf-8", "replace")
+            return Reply(reply.reference, reply.reference_inbox_id, inner_type, text)
+        if ctype.same_type(REACTION):
+            reaction = ffi.decode_reaction(encoded)
+            return Reaction(
+                reaction.reference,
+                reaction.reference_inbox_id,
+                reaction.content,
+                reaction.action != ffi.FfiReactionAction.REMOVED,
+            )
+        if ctype.same_type(READ_RECEIPT):
+            ffi.decode_read_receipt(encoded)
+            return ReadReceipt()
+        if ctype.same_type(GROUP_UPDATED):
+            upd = ffi.decode_group_updated(encoded)
+            return GroupUpdated(
+                upd.initiated_by_inbox_id,
+                tuple(i.inbox_id for i in upd.added_inboxes),
+                tuple(i.inbox_id for i in upd.removed_inboxes),
+                tuple(i.inbox_id for i in upd.left_inboxes),
+                tuple((c.field_name, c.old_value, c.new_value) for c in upd.metadata_field_changes),
+            )
+        if ctype.same_type(ATTACHMENT):
+            att = ffi.decode_attachment(encoded)
+            return Attachment(att.filename, att.mime_type, len(att.content), None)
+        if ctype.same_type(REMOTE_ATTACHMENT):
+            ratt = ffi.decode_remote_attachment(encoded)
+            return Attachment(ratt.filename, None, ratt.content_length, ratt.url)
+    except Exception as exc:  # libxmtp raises its own error classes for undecodable content
+        raise ProtocolError(f"undecodable {ctype} content: {exc}") from exc
+    return None
