@@ -1,0 +1,48 @@
+"""Shared fixtures: a devnode per test and real libxmtp clients on it."""
+
+from __future__ import annotations
+
+import os
+
+# libxmtp logs INFO to stdout unless RUST_LOG is set before its first call.
+os.environ.setdefault("RUST_LOG", "off")
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from openclaw_convos.devnode import Devnode
+from openclaw_convos.xmtp import (
+    BackendPool,
+    Endpoint,
+    Identity,
+    IdentityKeys,
+    XmtpClient,
+)
+
+ClientFactory = Callable[..., Awaitable[XmtpClient]]
+
+
+@pytest.fixture
+async def devnode() -> AsyncIterator[Devnode]:
+    async with Devnode(port=0) as node:
+        yield node
+
+
+@pytest.fixture
+async def pool(devnode: Devnode) -> BackendPool:
+    return BackendPool(Endpoint(devnode.url))
+
+
+@pytest.fixture
+def make_client(pool: BackendPool, tmp_path: Path) -> ClientFactory:
+    """``await make_client("alice")``: a new registered client with its own keys and database."""
+    counter = iter(range(1_000_000))
+
+    async def factory(name: str | None = None, **kwargs: object) -> XmtpClient:
+        label = name or f"client{next(counter)}"
+        identity = Identity(IdentityKeys.generate(), tmp_path / "identities" / f"{label}.db3")
+        return await XmtpClient.open(identity, pool, **kwargs)  # type: ignore[arg-type]
+
+    return factory
