@@ -187,8 +187,8 @@ class MetadataTooLarge(MetadataError):
         self.size = size
         self.limit = limit
         super().__init__(
-            f"The conversation's metadata would be {size} bytes, more than the {limit}-byte limit; "
-            "nothing was written. Shorten the values being set (for example the emoji or image URL)."
+            f"The conversation's metadata is {size} bytes, more than the {limit}-byte limit; nothing "
+            "was written. Shorten the values being set (for example the emoji or image URL)."
         )
 
 
