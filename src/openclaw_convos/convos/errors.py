@@ -2,16 +2,17 @@
 
 Invite failures derive from :class:`openclaw_convos.errors.InviteError`; appData and content
 failures from :class:`openclaw_convos.errors.ProtocolError`. Every message says what to do next.
-Bad arguments from our own callers also derive from :class:`ValueError`.
+Bad arguments from our own callers derive from :class:`ArgumentError` (also a ``ValueError``).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ..errors import InviteError, ProtocolError
+from ..errors import ConvosError, InviteError, ProtocolError
 
 __all__ = [
+    "ArgumentError",
     "ContentArgumentError",
     "ContentError",
     "ContentMalformed",
@@ -42,6 +43,10 @@ def format_unix(seconds: int) -> str:
         return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     except (OverflowError, OSError, ValueError):
         return f"unix time {seconds}"
+
+
+class ArgumentError(ConvosError, ValueError):
+    """A caller passed an unusable value (a programming error, not a peer's bad bytes)."""
 
 
 # --- framing (base64url + compression), shared by invites and appData ---
@@ -154,7 +159,7 @@ class InviteAlreadyUsed(InviteError):
         )
 
 
-class InviteArgumentError(InviteError, ValueError):
+class InviteArgumentError(InviteError, ArgumentError):
     """A caller passed an unusable value when creating or checking an invite."""
 
     def __init__(self, detail: str) -> None:
@@ -203,7 +208,7 @@ class MetadataUnsafeWrite(MetadataError):
         )
 
 
-class MetadataArgumentError(MetadataError, ValueError):
+class MetadataArgumentError(MetadataError, ArgumentError):
     """A caller passed an unusable value for a metadata field."""
 
     def __init__(self, detail: str) -> None:
@@ -243,7 +248,7 @@ class ContentTooLarge(ContentError):
         )
 
 
-class ContentArgumentError(ContentError, ValueError):
+class ContentArgumentError(ContentError, ArgumentError):
     """A caller passed an unusable value when encoding a message."""
 
     def __init__(self, detail: str) -> None:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from .errors import ArgumentError
+
 _MIN_UNIX = int(datetime(1, 1, 1, tzinfo=UTC).timestamp())
 _MAX_UNIX = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
 
 
 def require_aware(moment: datetime, what: str = "now") -> datetime:
-    """``moment`` in UTC; a ValueError when it is naive (naive times are ambiguous)."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{what} must be a timezone-aware datetime")
+    """``moment`` in UTC; :class:`ArgumentError` when it is naive (naive times are ambiguous)."""
+    if not isinstance(moment, datetime) or moment.tzinfo is None or moment.utcoffset() is None:
+        raise ArgumentError(f"{what} must be a timezone-aware datetime")
     return moment.astimezone(UTC)
 
 
