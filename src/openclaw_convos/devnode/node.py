@@ -117,6 +117,12 @@ class Devnode:
         return self._port is not None
 
     @property
+    def open_subscriptions(self) -> int:
+        """Number of subscription streams currently open (0 when stopped)."""
+        service = self._service
+        return 0 if service is None else service.dispatcher.count
+
+    @property
     def cutover_ns(self) -> int:
         """The emulated d14n cutover instant in Unix ns; 0 = off."""
         return self._cutover_ns

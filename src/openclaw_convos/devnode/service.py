@@ -12,6 +12,7 @@ the dispatcher with no ``await`` in between, so live subscribers see ids in inse
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -44,6 +45,7 @@ MAX_INBOX_LOG = 256
 MAX_COMMIT_LOG_INSERTS = 10
 MAX_COMMIT_LOG_QUERIES = 20
 CUTOVER_CHECK_INTERVAL_S = 5.0
+HEADER_FLUSH_S = 0.005
 
 PUBLISH_CUTOVER_MESSAGE = (
     "publishing to XMTP V3 is no longer available. Please upgrade your client to XMTP D14N."
@@ -548,14 +550,20 @@ class NodeService:
         """Stream welcomes and pointers of installations: history after each cursor, then live."""
         self._check_stream()
         await context.send_initial_metadata(_SUBSCRIBED_METADATA)
-        if not request.filters:
-            raise _invalid("no valid filters provided")
+        error: RpcAbort | None = None
         cursors: dict[Topic, int] = {}
+        if not request.filters:
+            error = _invalid("no valid filters provided")
         for item in request.filters:
             if not item.installation_key:
-                raise _invalid("a filter is nil or installation key is empty")
+                error = _invalid("a filter is nil or installation key is empty")
+                break
             topic = Topic(TopicKind.WELCOME, item.installation_key)
             cursors[topic] = min(cursors.get(topic, item.id_cursor), item.id_cursor)
+        if error is not None:
+            # Without a pause grpc-core may fold the header into a trailers-only status and drop it.
+            await asyncio.sleep(HEADER_FLUSH_S)
+            raise error
         await self._stream(cursors, self._welcome_history, context, abort_on_overflow=False)
 
     async def _stream(

@@ -21,6 +21,7 @@ from openclaw_convos.errors import DevnodeError
 
 SCHEMA_VERSION = 1
 MAX_SQLITE_INT = (1 << 63) - 1
+LOCK_TIMEOUT_S = 0.2  # the file is exclusively locked by its node: waiting longer never helps
 
 _SCHEMA = """
 CREATE TABLE inbox_log (
@@ -184,7 +185,9 @@ class Store:
     def __init__(self, path: str | None) -> None:
         self.path = path
         try:
-            self._db = sqlite3.connect(":memory:" if path is None else path, isolation_level=None)
+            self._db = sqlite3.connect(
+                ":memory:" if path is None else path, isolation_level=None, timeout=LOCK_TIMEOUT_S
+            )
         except sqlite3.Error as exc:
             raise DevnodeError(f"cannot open devnode database {path!r}: {exc}") from exc
         try:
