@@ -30,7 +30,8 @@ def load_vectors() -> list[dict[str, Any]]:
 
 def vector(name: str) -> dict[str, Any]:
     """One CLI vector by its name (e.g. ``invite-06-already-expired``)."""
-    return json.loads((VECTOR_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    value: dict[str, Any] = json.loads((VECTOR_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    return value
 
 
 def vector_ids() -> list[str]:

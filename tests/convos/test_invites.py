@@ -510,3 +510,14 @@ def test_errors_are_invite_errors() -> None:
         InviteArgumentError,
     ):
         assert issubclass(cls, InviteError)
+
+
+def test_invite_tags() -> None:
+    from openclaw_convos.convos.tags import is_valid_invite_tag, new_invite_tag, same_tag
+
+    fresh = {new_invite_tag() for _ in range(50)}
+    assert len(fresh) == 50
+    assert all(is_valid_invite_tag(tag) for tag in fresh)
+    for bad in ("", "AbCdEf123", "AbCdEf12345", "AbCdEf123-", "ÀbCdEf1234", "AbCdEf1234\n"):
+        assert not is_valid_invite_tag(bad)
+    assert same_tag("AbCdEf1234", "AbCdEf1234") and not same_tag("AbCdEf1234", "abcdef1234")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import coincurve
 import pytest
@@ -320,10 +321,15 @@ def test_evaluate_in_one_call() -> None:
         seen.append(conversation_id)
         return GOOD
 
-    common = {"creator_private_key": KEY, "creator_inbox_id": INBOX, "joiner_inbox_id": JOINER, "now": NOW}
-    decision = evaluate_join_request(JoinRequest(V["slug"]), lookup=lookup, **common)  # type: ignore[arg-type]
+    common: dict[str, Any] = {
+        "creator_private_key": KEY,
+        "creator_inbox_id": INBOX,
+        "joiner_inbox_id": JOINER,
+        "now": NOW,
+    }
+    decision = evaluate_join_request(JoinRequest(V["slug"]), lookup=lookup, **common)
     assert decision.action is JoinAction.ADMIT and seen == [CONVERSATION]
-    handled = evaluate_join_request(Text(V["slug"]), lookup=lookup, handled_tags={TAG}, **common)  # type: ignore[arg-type]
+    handled = evaluate_join_request(Text(V["slug"]), lookup=lookup, handled_tags={TAG}, **common)
     assert handled.action is JoinAction.ALREADY_HANDLED
-    ignored = evaluate_join_request(Text("hi"), lookup=lookup, **common)  # type: ignore[arg-type]
+    ignored = evaluate_join_request(Text("hi"), lookup=lookup, **common)
     assert ignored.action is JoinAction.IGNORE and len(seen) == 2

@@ -49,7 +49,7 @@ def test_private_key_forms() -> None:
     raw = bytes.fromhex("11" * 32)
     assert keys.private_key_bytes(VECTOR_A_KEY) == raw
     assert keys.private_key_bytes("11" * 32) == raw
-    assert keys.private_key_bytes(bytearray(raw)) == raw
+    assert keys.private_key_bytes(bytearray(raw)) == raw  # type: ignore[arg-type]
     for bad in ("0x11", "zz" * 32, bytes(32), b"\xff" * 32, 5):
         with pytest.raises(InviteArgumentError):
             keys.private_key_bytes(bad)  # type: ignore[arg-type]
