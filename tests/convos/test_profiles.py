@@ -123,3 +123,13 @@ def test_names_newest_snapshot_and_ties() -> None:
 def test_names_reject_naive_times() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         resolve_display_names([(A, ProfileUpdate("x"), datetime(2026, 1, 1))])
+
+
+def test_names_mix_datetimes_and_nanoseconds() -> None:
+    ns = int(T0.timestamp()) * 1_000_000_000
+    items = [
+        (A, ProfileUpdate("by datetime, later"), T0 + timedelta(microseconds=2)),
+        (A, ProfileUpdate("by ns, earlier"), ns + 1_000),
+    ]
+    assert resolve_display_names(items) == {A: "by datetime, later"}
+    assert resolve_display_names(list(reversed(items))) == {A: "by datetime, later"}

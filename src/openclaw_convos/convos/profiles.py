@@ -16,7 +16,7 @@ import enum
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 from google.protobuf.internal.containers import MessageMap
@@ -34,6 +34,7 @@ PROFILE_SNAPSHOT = ContentTypeId("convos.org", "profile_snapshot", 1, 0)
 MetadataScalar = str | float | bool
 _EMPTY: Mapping[str, MetadataScalar] = MappingProxyType({})
 _INBOX_ID = re.compile(r"[0-9a-fA-F]{64}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class MemberKind(enum.IntEnum):
@@ -247,7 +248,7 @@ SentAt = int | datetime
 def _ns(sent_at: SentAt) -> int:
     if isinstance(sent_at, datetime):
         aware = require_aware(sent_at, "sent_at")
-        return int(aware.timestamp()) * 1_000_000_000 + aware.microsecond * 1000
+        return (aware - _EPOCH) // timedelta(microseconds=1) * 1000
     if isinstance(sent_at, int) and not isinstance(sent_at, bool):
         return sent_at
     raise TypeError("sent_at must be int nanoseconds or an aware datetime")
