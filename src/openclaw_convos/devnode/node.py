@@ -67,7 +67,8 @@ class Devnode:
     ``port`` 0 picks a free port; :attr:`port` reports the real one once started. ``db_path`` None
     keeps everything in memory; a file survives restarts. ``cutover_ns`` (Unix ns, 0 = off) emulates
     the d14n cutover; ``scw_signatures_valid`` is the verdict of VerifySmartContractWalletSignatures.
-    Both may be changed while the node runs.
+    Both may be changed while the node runs. ``ipv6_bound`` tells whether the ``::1`` listener is up.
+    A stopped node can be started again; with ``port`` 0 it then picks a new free port.
     """
 
     def __init__(
