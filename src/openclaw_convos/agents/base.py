@@ -1,0 +1,160 @@
+"""The one interface between the gateway and an agent backend.
+
+The gateway turns each admitted inbound message into an :class:`AgentTurn` and awaits
+``agent.respond(turn)``. Backends enforce their own transport timeout (HTTP timeout, program
+timeout) and raise :class:`~openclaw_convos.errors.AgentError` subclasses; the *per-turn*
+deadline is the caller's, e.g. ``async with asyncio.timeout(turn_timeout): await
+agent.respond(turn)``. Cancelling ``respond`` is safe: the HTTP request is abandoned and a
+command backend's program is killed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, Protocol, Self, runtime_checkable
+
+__all__ = [
+    "Agent",
+    "AgentBase",
+    "AgentReply",
+    "AgentTurn",
+    "HistoryItem",
+    "render_history_text",
+    "render_turn_text",
+    "sender_label",
+    "turn_to_json",
+]
+
+Role = Literal["user", "assistant"]
+
+_QUOTE_LIMIT = 280
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryItem:
+    """An earlier message of the conversation, oldest first; ``assistant`` = sent by the agent."""
+
+    role: Role
+    text: str
+    sender_inbox_id: str | None = None
+    sender_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentTurn:
+    """One inbound message for the agent.
+
+    ``reaction`` is set (and ``text`` may be empty) when the message is a reaction to one of the
+    agent's messages; ``reply_to_text`` is the text of the message replied or reacted to.
+    """
+
+    conversation_id: str
+    sender_inbox_id: str
+    text: str
+    message_id: str
+    sender_name: str | None = None
+    is_group: bool = True
+    reply_to_text: str | None = None
+    reaction: str | None = None
+    history: tuple[HistoryItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReply:
+    """What to send back: a text (chunked by the gateway), a reaction to the turn's message, both,
+    or neither (stay silent)."""
+
+    text: str | None = None
+    react: str | None = None
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """An agent backend. ``respond`` may be called concurrently for different conversations."""
+
+    name: str
+
+    async def respond(self, turn: AgentTurn) -> AgentReply: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AgentBase:
+    """Optional base class: ``async with agent:`` closes it."""
+
+    name = "agent"
+
+    async def aclose(self) -> None:
+        return None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def sender_label(sender_name: str | None, sender_inbox_id: str | None) -> str:
+    """How a group member is named to the model: the profile name, else the inbox id's start."""
+    if sender_name and sender_name.strip():
+        return sender_name.strip()
+    return (sender_inbox_id or "someone")[:12]
+
+
+def _quote(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _QUOTE_LIMIT else flat[: _QUOTE_LIMIT - 1] + "\u2026"
+
+
+def render_turn_text(turn: AgentTurn) -> str:
+    """The user message text for a chat model: sender label in groups, reply/reaction context."""
+    lines: list[str] = []
+    if turn.reaction:
+        target = f' to: "{_quote(turn.reply_to_text)}"' if turn.reply_to_text else ""
+        lines.append(f"[reacted {turn.reaction}{target}]")
+    elif turn.reply_to_text:
+        lines.append(f'[replying to: "{_quote(turn.reply_to_text)}"]')
+    if turn.text:
+        lines.append(turn.text)
+    body = "\n".join(lines)
+    if turn.is_group:
+        return f"{sender_label(turn.sender_name, turn.sender_inbox_id)}: {body}"
+    return body
+
+
+def render_history_text(item: HistoryItem, *, is_group: bool) -> str:
+    """A history entry as chat-model content (user entries labelled in groups)."""
+    if item.role == "user" and is_group:
+        return f"{sender_label(item.sender_name, item.sender_inbox_id)}: {item.text}"
+    return item.text
+
+
+def turn_to_json(turn: AgentTurn, *, system_prompt: str | None = None) -> dict[str, Any]:
+    """The turn as one JSON object (the command backend's stdin; camelCase, ``version`` 1)."""
+    return {
+        "version": 1,
+        "conversationId": turn.conversation_id,
+        "messageId": turn.message_id,
+        "senderInboxId": turn.sender_inbox_id,
+        "senderName": turn.sender_name,
+        "text": turn.text,
+        "isGroup": turn.is_group,
+        "replyToText": turn.reply_to_text,
+        "reaction": turn.reaction,
+        "systemPrompt": system_prompt,
+        "history": [
+            {
+                "role": item.role,
+                "text": item.text,
+                "senderInboxId": item.sender_inbox_id,
+                "senderName": item.sender_name,
+            }
+            for item in turn.history
+        ],
+    }

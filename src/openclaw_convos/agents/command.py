@@ -1,0 +1,162 @@
+"""The command backend: a program gets the turn as one JSON object on stdin, answers on stdout.
+
+Input: one line of JSON (see :func:`~openclaw_convos.agents.base.turn_to_json`), then stdin is
+closed. Output: plain text (the reply), or a JSON object ``{"text": "...", "react": "..."}``
+(both optional, strings or null). Output that starts with ``{`` and ends with ``}`` must be valid
+JSON of that shape; empty output means no reply. A non-zero exit status is an error.
+
+The program runs in its own process group; on timeout or cancellation the whole group is killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .base import AgentBase, AgentReply, AgentTurn, turn_to_json
+from .errors import AgentCommandFailed, AgentResponseError, AgentTimeout, AgentUnavailable
+
+__all__ = ["CommandAgent", "parse_command_output"]
+
+log = logging.getLogger(__name__)
+
+_DETAIL_LIMIT = 300
+_REAP_SECONDS = 5.0
+
+
+def parse_command_output(output: str) -> AgentReply:
+    """Plain text, or ``{"text": ..., "react": ...}``; raises :class:`AgentResponseError`."""
+    stripped = output.strip()
+    if not stripped:
+        return AgentReply()
+    if not (stripped.startswith("{") and stripped.endswith("}")):
+        return AgentReply(text=stripped)
+    try:
+        data = json.loads(stripped)
+    except ValueError as exc:
+        raise AgentResponseError(
+            f"the agent command printed invalid JSON ({exc}); print plain text, "
+            'or one object like {"text": "...", "react": "..."}'
+        ) from exc
+    if not isinstance(data, dict):  # pragma: no cover - "{...}" always decodes to an object
+        raise AgentResponseError("the agent command's JSON output must be an object")
+    values: dict[str, str | None] = {}
+    for key in ("text", "react"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise AgentResponseError(
+                f'the agent command\'s JSON field "{key}" must be a string or null, '
+                f"not {type(value).__name__}"
+            )
+        values[key] = value if value and value.strip() else None
+    unknown = sorted(set(data) - {"text", "react"})
+    if unknown:
+        log.debug("agent command output: ignoring unknown fields %s", unknown)
+    react = values["react"].strip() if values["react"] else None
+    return AgentReply(text=values["text"], react=react)
+
+
+class CommandAgent(AgentBase):
+    """Runs ``argv`` once per turn (see the module docstring)."""
+
+    name = "command"
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout_seconds: float = 60.0,
+        system_prompt: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        if not argv:
+            raise ValueError("the command backend needs a program to run")
+        if timeout_seconds <= 0:
+            raise ValueError("timeout_seconds must be positive")
+        self._argv = (os.path.expanduser(argv[0]), *argv[1:])
+        self._timeout = timeout_seconds
+        self._system_prompt = system_prompt
+        self._env = dict(env) if env is not None else None
+
+    def __repr__(self) -> str:
+        return f"CommandAgent(program={Path(self._argv[0]).name!r}, timeout_seconds={self._timeout})"
+
+    @property
+    def _program(self) -> str:
+        return Path(self._argv[0]).name
+
+    async def respond(self, turn: AgentTurn) -> AgentReply:
+        payload = json.dumps(turn_to_json(turn, system_prompt=self._system_prompt), ensure_ascii=False)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self._argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                env=self._env,
+            )
+        except FileNotFoundError as exc:
+            raise AgentUnavailable(
+                f"agent command {self._argv[0]!r} not found; check channels.convos.agent.command"
+            ) from exc
+        except PermissionError as exc:
+            raise AgentUnavailable(f"agent command {self._argv[0]!r} is not executable") from exc
+        except OSError as exc:
+            raise AgentUnavailable(
+                f"cannot start agent command {self._argv[0]!r}: {exc.strerror or exc}"
+            ) from exc
+        try:
+            async with asyncio.timeout(self._timeout):
+                stdout, stderr = await proc.communicate((payload + "\n").encode("utf-8"))
+        except TimeoutError:
+            raise AgentTimeout(
+                f"agent command {self._program} did not answer within {self._timeout:g} s and was killed; "
+                "raise channels.convos.agent.timeoutSeconds or make it faster"
+            ) from None
+        finally:
+            if proc.returncode is None:
+                await self._kill(proc)
+        if stderr:
+            log.debug("agent command %s stderr: %s", self._program, stderr.decode("utf-8", "replace"))
+        returncode = proc.returncode
+        assert returncode is not None  # communicate() waited for the exit
+        if returncode != 0:
+            raise AgentCommandFailed(self._failure_message(returncode, stderr), returncode=returncode)
+        try:
+            text = stdout.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise AgentResponseError(
+                f"agent command {self._program} printed output that is not UTF-8"
+            ) from exc
+        return parse_command_output(text)
+
+    def _failure_message(self, returncode: int, stderr: bytes) -> str:
+        if returncode < 0:
+            with contextlib.suppress(ValueError):
+                return f"agent command {self._program} was killed by {signal.Signals(-returncode).name}"
+            return f"agent command {self._program} was killed by signal {-returncode}"
+        message = f"agent command {self._program} exited with status {returncode}"
+        lines = stderr.decode("utf-8", "replace").strip().splitlines()
+        if lines:
+            message += f": {lines[-1].strip()[:_DETAIL_LIMIT]}"
+        return message
+
+    async def _kill(self, proc: asyncio.subprocess.Process) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        except OSError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        try:
+            await asyncio.wait_for(proc.wait(), _REAP_SECONDS)
+        except TimeoutError:
+            log.warning("agent command %s (pid %d) did not exit after SIGKILL", self._program, proc.pid)
