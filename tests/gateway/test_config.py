@@ -565,3 +565,15 @@ def test_noop_update_does_not_rewrite(tmp_path: Path) -> None:
     update_convos_config(path, {"debug": True})
     assert path.stat().st_mtime_ns == before - 10**9
     assert not (tmp_path / "openclaw.json.bak").exists()
+
+
+def test_reading_config_does_not_load_the_native_binding() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, openclaw_convos.gateway.config, openclaw_convos.gateway.pairing, "
+        "openclaw_convos.agents; print(any(m.startswith('xmtp_bindings') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, cast, get_args
 from urllib.parse import urlparse
 
 import json5
@@ -53,11 +53,13 @@ from ..agents.config import (
     Preset,
 )
 from ..errors import ConfigError
-from ..xmtp.endpoints import Endpoint, resolve_endpoint
 from .access import DM_POLICIES, DmPolicy
 from .chunking import CHUNK_MODES, DEFAULT_TEXT_CHUNK_LIMIT, ChunkMode
 from .pairing import WILDCARD, normalize_allow_entry
 from .paths import StatePaths, resolve_state_paths
+
+if TYPE_CHECKING:
+    from ..xmtp.endpoints import Endpoint
 
 __all__ = [
     "ENVS",
@@ -156,6 +158,10 @@ class ConvosConfig:
 
     def endpoint(self) -> Endpoint:
         """The XMTP node to talk to: ``apiUrl`` if set, else ``env``'s URL."""
+        # imported here: importing the xmtp package loads the native binding, which reading
+        # the config (e.g. for ``pairing list``) should not need
+        from ..xmtp.endpoints import resolve_endpoint
+
         return resolve_endpoint(self.env, self.api_url, self.gateway_host)
 
     def __repr__(self) -> str:
@@ -869,7 +875,9 @@ def update_convos_config(path: Path, changes: Mapping[str, object]) -> None:
     file + ``os.replace``) and keeps the file's mode; a new file is created 0600, in a 0700
     folder if that folder is new. A symlinked config is written through the link.
 
-    Only the keys in ``changes`` are validated. This is a small synchronous file operation;
+    If ``channels.convos`` comes from an ``$include``, the keys written here override the
+    included ones (OpenClaw merges sibling keys over included content). Only the keys in
+    ``changes`` are validated. This is a small synchronous file operation;
     from the event loop call it with ``asyncio.to_thread``.
     """
     for name, value in changes.items():
