@@ -106,6 +106,6 @@ def test_a_corrupt_identity_file_is_reported_and_others_load(tmp_path: Path) -> 
     (tmp_path / f"{bad.id}.json").write_text(json.dumps({"id": bad.id, "walletKey": "zz"}))
     loaded, errors = store.load_all()
     assert loaded == [good]
-    assert len(errors) == 1 and bad.id in str(errors[0])
+    assert list(errors) == [bad.id] and bad.id in str(errors[bad.id])
     with pytest.raises(StateError):
         store.load("../escape")

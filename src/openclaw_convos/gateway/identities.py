@@ -49,8 +49,9 @@ class StoredIdentity:
 class IdentityStore:
     """Identity files under one folder; file names are the identity ids."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, db_dir: Path | None = None) -> None:
         self.folder = folder
+        self.db_dir = db_dir if db_dir is not None else folder
 
     def _file(self, identity_id: str) -> Path:
         if not identity_id or not all(ch.isalnum() or ch in "-_" for ch in identity_id):
@@ -58,7 +59,7 @@ class IdentityStore:
         return self.folder / f"{identity_id}.json"
 
     def db_path(self, identity_id: str) -> Path:
-        return self.folder / identity_id / "xmtp.db3"
+        return self.db_dir / identity_id / "xmtp.db3"
 
     def xmtp_identity(self, stored: StoredIdentity) -> Identity:
         return Identity(stored.keys(), self.db_path(stored.id), stored.inbox_id)
@@ -128,15 +129,15 @@ class IdentityStore:
             return []
         return sorted(p.stem for p in self.folder.glob("*.json") if not p.name.startswith("."))
 
-    def load_all(self) -> tuple[list[StoredIdentity], list[StateError]]:
-        """Every identity that loads, and an error for each one that does not (others keep working)."""
+    def load_all(self) -> tuple[list[StoredIdentity], dict[str, StateError]]:
+        """Every identity that loads, and the error of each one that does not (others keep working)."""
         good: list[StoredIdentity] = []
-        bad: list[StateError] = []
+        bad: dict[str, StateError] = {}
         for identity_id in self.ids():
             try:
                 good.append(self.load(identity_id))
             except StateError as exc:
-                bad.append(exc)
+                bad[identity_id] = exc
         return good, bad
 
     def find_by_conversation(self, conversation_id: str) -> StoredIdentity | None:

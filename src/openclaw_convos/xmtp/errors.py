@@ -47,6 +47,10 @@ def map_ffi_error(exc: BaseException, what: str) -> ConvosError:
             f"{what}: this inbox already has 10 installations, the XMTP maximum. Revoke unused "
             "installations or use a new identity."
         )
+    if "SyncFailedToWait" in text:
+        return NodeUnreachable(
+            f"{what}: the message could not be published (is the XMTP node up?): {message}"
+        )
     if any(marker in text for marker in _UNREACHABLE_MARKERS):
         return NodeUnreachable(
             f"{what}: the XMTP node did not answer ({message}). Check the URL and network."

@@ -1,0 +1,248 @@
+"""The Python API: build a gateway from the config, join by invite, create owned conversations.
+
+The CLI and the tests use these; nothing here prints. Typical use::
+
+    loaded = load_config()
+    async with open_gateway(loaded) as gateway:
+        await gateway.run_until_stopped(stop_event)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..agents import Agent, build_agent
+from ..convos import creator as convos_creator
+from ..convos.invites import SignedInvite
+from ..convos.joiner import JoinResult, JoinStatus, check_invite, request_join, wait_for_join
+from ..convos.links import Env
+from ..errors import ConfigError
+from ..xmtp import BackendPool, XmtpClient, XmtpConversation
+from .config import LoadedConfig, update_convos_config
+from .identities import IdentityStore, StoredIdentity
+from .pairing import PairingStore
+from .runtime import Gateway, GatewaySettings
+from .state import GatewayState
+
+log = logging.getLogger("openclaw_convos.gateway.service")
+
+DEFAULT_NAME = "OpenClaw"
+
+
+def identity_store(loaded: LoadedConfig) -> IdentityStore:
+    env = loaded.convos.env
+    return IdentityStore(loaded.paths.identities_dir(env), loaded.paths.xmtp_db_dir(env))
+
+
+def settings_from(loaded: LoadedConfig, **overrides: object) -> GatewaySettings:
+    cfg = loaded.convos
+    values: dict[str, object] = {
+        "endpoint": cfg.endpoint(),
+        "dm_policy": cfg.dm_policy,
+        "allow_from": cfg.allow_from,
+        "owner_conversation_id": cfg.owner_conversation_id,
+        "text_chunk_limit": cfg.text_chunk_limit,
+        "display_name": cfg.name or DEFAULT_NAME,
+    }
+    if cfg.history_limit is not None:
+        values["history_limit"] = cfg.history_limit
+    values.update(overrides)
+    return GatewaySettings(**values)  # type: ignore[arg-type]
+
+
+def _owner_from_private_key(loaded: LoadedConfig, store: IdentityStore) -> StoredIdentity | None:
+    """``privateKey`` in the config is the owner conversation's identity: adopt it once."""
+    key = loaded.convos.private_key
+    if not key:
+        return None
+    wallet = bytes.fromhex(key.removeprefix("0x"))
+    stored, _ = store.load_all()
+    for item in stored:
+        if item.wallet_key == wallet:
+            return None
+    return store.create(role="owner", wallet_key=wallet, label="owner (privateKey)")
+
+
+def open_gateway(
+    loaded: LoadedConfig,
+    agent: Agent | None = None,
+    **overrides: object,
+) -> Gateway:
+    """A gateway for the loaded config (start it with ``async with``)."""
+    cfg = loaded.convos
+    if not cfg.enabled:
+        raise ConfigError("channels.convos.enabled is false; set it to true to run the Convos channel")
+    store = identity_store(loaded)
+    adopted = _owner_from_private_key(loaded, store)
+    if adopted is not None and cfg.owner_conversation_id:
+        store.update(adopted, conversation_id=cfg.owner_conversation_id)
+    gateway = Gateway(
+        settings_from(loaded, **overrides),
+        agent if agent is not None else build_agent(cfg.agent, environ=loaded.environ),
+        store,
+        GatewayState.open(loaded.paths.store_path),
+        PairingStore(loaded.paths.credentials_dir),
+    )
+    if adopted is not None:
+        gateway.allow_new_installation.add(adopted.id)
+    return gateway
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigureResult:
+    join: JoinResult
+    identity: StoredIdentity
+
+
+async def configure_with_invite(
+    loaded: LoadedConfig,
+    invite_text: str,
+    *,
+    timeout: float = 60.0,
+    profile_name: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    now: datetime | None = None,
+) -> ConfigureResult:
+    """The seed's setup: a new XMTP identity joins the invite's conversation as the owner channel.
+
+    The identity and the owner (the invite's creator) are saved before the request is sent, so a
+    pending join survives; ``run`` finishes it. On success the config gets ``enabled``, ``env``,
+    ``identityId`` and ``ownerConversationId`` (every other key is kept).
+    """
+    say = progress or (lambda _text: None)
+    invite = check_invite(invite_text, now=now or datetime.now(UTC))
+    store = identity_store(loaded)
+    stored = store.create(role="owner", label=invite.payload.name or "owner")
+    stored = store.update(stored, invite_slug=invite.slug)
+    name = profile_name or loaded.convos.name or DEFAULT_NAME
+    pool = BackendPool(loaded.convos.endpoint())
+    say("Creating a new XMTP identity…")
+    client = await XmtpClient.open(store.xmtp_identity(stored), pool)
+    stored = store.update(stored, inbox_id=client.inbox_id)
+    await _record_owner(loaded, invite)
+    say("Sending the join request to the conversation's creator…")
+    sent_at = datetime.now(UTC)
+    await request_join(client, invite, profile_name=name)
+    result = await wait_for_join(
+        client,
+        invite,
+        timeout=timeout,
+        poll=1.0,
+        since_ns=int(sent_at.timestamp() * 1e9) - 1_000_000_000,
+        profile_name=name,
+        progress=lambda elapsed: say(f"Waiting for the creator to approve… {elapsed:.0f}s"),
+    )
+    changes: dict[str, object] = {"enabled": True, "env": loaded.convos.env, "identityId": stored.id}
+    if loaded.convos.api_url:
+        changes["apiUrl"] = loaded.convos.api_url
+    if result.status is JoinStatus.JOINED:
+        assert result.conversation_id is not None
+        stored = store.update(stored, conversation_id=result.conversation_id, invite_slug=None)
+        changes["ownerConversationId"] = result.conversation_id
+    if result.status is not JoinStatus.REFUSED:
+        await asyncio.to_thread(update_convos_config, loaded.paths.config_path, changes)
+    client.close()
+    return ConfigureResult(result, stored)
+
+
+async def _record_owner(loaded: LoadedConfig, invite: SignedInvite) -> None:
+    state = GatewayState.open(loaded.paths.store_path)
+    try:
+        raw = (await state.activity()).get("owners")
+        owners = set(json.loads(raw)) if raw else set()
+        owners.add(invite.payload.creator_inbox_id)
+        await state.set_activity("owners", json.dumps(sorted(owners)))
+    finally:
+        state.close()
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedConversation:
+    conversation_id: str
+    slug: str
+    url: str
+    identity: StoredIdentity
+    is_owner_conversation: bool
+
+
+async def create_owned_conversation(
+    loaded: LoadedConfig,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    emoji: str | None = None,
+    expires_at: datetime | None = None,
+    single_use: bool = False,
+    gateway: Gateway | None = None,
+) -> CreatedConversation:
+    """The reverse setup: a new conversation owned by a new identity of ours, and its invite.
+
+    Without an owner conversation yet, this one becomes it and its first joiner becomes the owner.
+    Pass a running ``gateway`` to have it serve the new identity at once.
+    """
+    store = identity_store(loaded)
+    owner_known = bool(loaded.convos.owner_conversation_id) or any(
+        s.role == "owner" and s.conversation_id for s in store.load_all()[0]
+    )
+    role = "creator" if owner_known else "owner"
+    title = name or (DEFAULT_NAME if role == "owner" else None)
+    stored = store.create(role=role, label=title)
+    pool = gateway.pool if gateway is not None else BackendPool(loaded.convos.endpoint())
+    client = await XmtpClient.open(store.xmtp_identity(stored), pool)
+    stored = store.update(stored, inbox_id=client.inbox_id)
+    conversation = await convos_creator.create_conversation(
+        client,
+        name=title,
+        description=description,
+        emoji=emoji,
+        profile_name=loaded.convos.name or DEFAULT_NAME,
+    )
+    stored = store.update(stored, conversation_id=conversation.id)
+    slug, url = convos_creator.invite_for(
+        client, conversation, env=_link_env(loaded.convos.env), expires_at=expires_at, single_use=single_use
+    )
+    client.close()
+    if role == "owner" and not loaded.convos.owner_conversation_id:
+        await asyncio.to_thread(
+            update_convos_config,
+            loaded.paths.config_path,
+            {
+                "enabled": True,
+                "env": loaded.convos.env,
+                "ownerConversationId": conversation.id,
+                "identityId": stored.id,
+            },
+        )
+    if gateway is not None:
+        await gateway.add_identity(stored)
+        if role == "owner":
+            gateway.owner_conversation_id = conversation.id
+    return CreatedConversation(conversation.id, slug, url, stored, role == "owner")
+
+
+def _link_env(env: str) -> Env:
+    return "production" if env == "production" else "dev"
+
+
+async def conversation_for(loaded: LoadedConfig, conversation_id: str) -> tuple[XmtpClient, XmtpConversation]:
+    """Open the identity that serves ``conversation_id`` (for invite/revoke/lock/send commands)."""
+    store = identity_store(loaded)
+    stored = store.find_by_conversation(conversation_id)
+    if stored is None:
+        raise ConfigError(
+            f"no identity of ours is in conversation {conversation_id} (see `conversations list`)"
+        )
+    client = await XmtpClient.open(store.xmtp_identity(stored), BackendPool(loaded.convos.endpoint()))
+    conversation = client.conversation(conversation_id)
+    if conversation is None:
+        await client.sync_welcomes()
+        conversation = client.conversation(conversation_id)
+    if conversation is None:
+        client.close()
+        raise ConfigError(f"conversation {conversation_id} is not in identity {stored.id}'s database")
+    return client, conversation
