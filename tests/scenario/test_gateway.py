@@ -171,3 +171,57 @@ async def test_failing_and_slow_agent_apologise_then_recover(world: World) -> No
         await alice.say(room, "fine now")
         await alice.wait_for(lambda s: s.sender_inbox_id == agent_inbox and s.text == "fine now")
         assert gateway.turns_failed == 2
+
+
+class ReactingAgent(RecordingAgent):
+    async def respond(self, turn: AgentTurn) -> AgentReply:
+        self.turns.append(turn)
+        return AgentReply(text=None, react="❤️")
+
+
+async def test_agent_can_react(world: World) -> None:
+    alice, room = await setup_owner(world)
+    async with open_gateway(world.load(), ReactingAgent()) as gateway:
+        agent_inbox = gateway.hosts[next(iter(gateway.hosts))].client.inbox_id
+        mine = await alice.say(room, "love this")
+        got = await alice.wait_for(lambda s: s.sender_inbox_id == agent_inbox and s.kind == "reaction")
+        assert got.text == "reacted ❤️" and got.reference_id == mine
+
+
+async def test_direct_messages_work(world: World) -> None:
+    await setup_owner(world)
+    world.write_config(dmPolicy="open")
+    bob = await world.user("Bob")
+    async with open_gateway(world.load(), EchoAgent()) as gateway:
+        agent_inbox = gateway.hosts[next(iter(gateway.hosts))].client.inbox_id
+        dm = await bob.client.find_or_create_dm(agent_inbox)
+        await bob.say(dm.id, "a direct question")
+        answer = await bob.wait_for(
+            lambda s: s.sender_inbox_id == agent_inbox and s.text == "a direct question"
+        )
+        assert answer.conversation_id == dm.id and answer.kind == "text"  # no quote in a DM
+        assert gateway.health == "healthy"
+        assert (await gateway.status())["health"] == "healthy"
+
+
+async def test_restart_answers_what_arrived_meanwhile_exactly_once(world: World) -> None:
+    alice, room = await setup_owner(world)
+    agent = RecordingAgent(reply="=")
+    async with open_gateway(world.load(), agent) as gateway:
+        agent_inbox = gateway.hosts[next(iter(gateway.hosts))].client.inbox_id
+        await alice.say(room, "before")
+        await alice.wait_for(lambda s: s.sender_inbox_id == agent_inbox and s.text == "before")
+    for i in range(3):
+        await alice.say(room, f"while down {i}")
+    async with open_gateway(world.load(), agent) as gateway:
+        for i in range(3):
+            await alice.wait_for(
+                lambda s, i=i: s.sender_inbox_id == agent_inbox and s.text == f"while down {i}"
+            )
+        await alice.say(room, "after")
+        await alice.wait_for(lambda s: s.sender_inbox_id == agent_inbox and s.text == "after")
+        await gateway.idle()
+    answers = alice.texts_from(agent_inbox, room)
+    expected = ["before", "while down 0", "while down 1", "while down 2", "after"]
+    assert [a for a in answers if a in expected] == expected  # each once, in order
+    assert [t.text for t in agent.turns] == expected

@@ -53,6 +53,8 @@ from .state import GatewayState
 
 log = logging.getLogger("openclaw_convos.gateway")
 
+HEARTBEAT_SECONDS = 5.0
+"""How often a running gateway records that it is alive (``status`` reads it)."""
 APOLOGY = "Sorry, I could not answer that just now. Please try again in a moment."
 _APPROVE = re.compile(r"^\s*/?approve\s+([A-Za-z0-9]{6,12})\s*$", re.IGNORECASE)
 
@@ -119,6 +121,8 @@ class Gateway:
         self._owners: set[str] = set()
         self.owner_conversation_id: str | None = settings.owner_conversation_id
         self._join_tasks: dict[str, asyncio.Task[None]] = {}
+        self._health_changed = asyncio.Event()
+        self._heartbeat_task: asyncio.Task[None] | None = None
         self.allow_new_installation: set[str] = set()
         """Identities whose first open may add an installation (a ``privateKey`` from the config)."""
         self._admitted_joiners: list[tuple[str, str]] = []
@@ -177,6 +181,7 @@ class Gateway:
                 if event is not None:
                     self._enqueue(event)
         await self.state.set_activity("started_at", _iso(self._clock()))
+        self._heartbeat_task = asyncio.create_task(self._heartbeat(), name="convos:heartbeat")
 
     async def add_identity(self, stored: StoredIdentity, *, allow_new_installation: bool = False) -> Host:
         """Open an identity's client and start streaming it (used at start and after a join)."""
@@ -189,7 +194,9 @@ class Gateway:
         if stored.inbox_id != client.inbox_id:
             stored = self.identities.update(stored, inbox_id=client.inbox_id)
         since = await self._cursor_for(stored)
-        stream = MessageStream(client, name=stored.id, since_ns=since)
+        stream = MessageStream(
+            client, name=stored.id, since_ns=since, on_state=lambda _state: self._health_changed.set()
+        )
         host = Host(stored, client, stream)
         await stream.start()
         host.consumer = asyncio.create_task(self._consume(host), name=f"convos:consume:{stored.id}")
@@ -249,6 +256,10 @@ class Gateway:
         if self._stopping:
             return
         self._stopping = True
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat_task
         for task in self._join_tasks.values():
             task.cancel()
         for host in self.hosts.values():
@@ -676,8 +687,30 @@ class Gateway:
     def host_for_conversation(self, conversation_id: str) -> Host | None:
         return self._host_for_conversation(conversation_id)
 
+    @property
+    def health(self) -> str:
+        """``healthy`` when every stream is connected, ``degraded`` when one is reconnecting."""
+        states = {h.stream.state for h in self.hosts.values()}
+        if not states:
+            return "idle"
+        return "healthy" if states == {"connected"} else "degraded"
+
+    async def _heartbeat(self, interval: float = HEARTBEAT_SECONDS) -> None:
+        """Record health and liveness in the state database, for ``status`` in another process."""
+        while True:
+            try:
+                await self.state.set_activity("health", self.health)
+                await self.state.set_activity("heartbeat_at", _iso(self._clock()))
+                await self.state.set_activity("heartbeat_unix", f"{self._clock():.3f}")
+            except ConvosError as exc:
+                log.warning("heartbeat not recorded: %s", exc)
+            self._health_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._health_changed.wait(), interval)
+
     async def status(self) -> dict[str, Any]:
         return {
+            "health": self.health,
             "identities": len(self.hosts),
             "problems": dict(self.problems),
             "streams": {h.stored.id: h.stream.state for h in self.hosts.values()},
