@@ -187,3 +187,25 @@ async def test_devnode_restart_keeps_everything_and_stream_recovers(tmp_path: Pa
     finally:
         await stream.close()
         await node.stop()
+
+
+async def test_add_and_remove_members_and_metadata(make_client: ClientFactory) -> None:
+    alice, bob, carol = await asyncio.gather(make_client(), make_client(), make_client())
+    group = await alice.create_group([bob.inbox_id], name="g", app_data="x1")
+    assert group.is_admin(alice.inbox_id) and not group.is_admin(bob.inbox_id)
+    await group.add_members([carol.inbox_id])
+    assert {m.inbox_id for m in await group.members()} == {alice.inbox_id, bob.inbox_id, carol.inbox_id}
+    await group.remove_members([bob.inbox_id])
+    assert {m.inbox_id for m in await group.members()} == {alice.inbox_id, carol.inbox_id}
+    await group.set_app_data("x2")
+    await group.set_name("renamed")
+    await group.set_add_member_policy(allow=False)
+    assert group.add_member_policy() == "deny"
+    await wait_for_conversation(carol, group.id)
+    carol_group = carol.conversation(group.id)
+    assert carol_group is not None
+    await carol_group.sync()
+    assert (carol_group.name, carol_group.app_data) == ("renamed", "x2")
+    assert carol_group.add_member_policy() == "deny"
+    listed = {c.id for c in await alice.list_conversations()}
+    assert group.id in listed
