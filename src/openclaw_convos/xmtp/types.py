@@ -9,6 +9,19 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..convos.encoded import ContentTypeId
+
+__all__ = [
+    "NONCE",
+    "ContentTypeId",
+    "ConversationKind",
+    "Identity",
+    "IdentityKeys",
+    "Member",
+    "MessageKind",
+    "XmtpMessage",
+]
+
 NONCE = 1
 """Inbox id nonce, as node-sdk and convos-cli use (inbox id = sha256(address + "1"))."""
 
@@ -56,21 +69,6 @@ class ConversationKind(enum.Enum):
     GROUP = "group"
     DM = "dm"
     OTHER = "other"
-
-
-@dataclass(frozen=True, slots=True)
-class ContentTypeId:
-    authority_id: str
-    type_id: str
-    version_major: int
-    version_minor: int = 0
-
-    def __str__(self) -> str:
-        return f"{self.authority_id}/{self.type_id}:{self.version_major}.{self.version_minor}"
-
-    def same_type(self, other: ContentTypeId) -> bool:
-        """Same authority and type (any version)."""
-        return (self.authority_id, self.type_id) == (other.authority_id, other.type_id)
 
 
 @dataclass(frozen=True, slots=True)
