@@ -31,6 +31,10 @@ async def test_progress_is_idempotent_and_survives_reopen(tmp_path: Path) -> Non
     assert [r.message_id for r in await state.unfinished()] == ["m1", "m2"]
     assert await state.cursor("c1") == 20
     assert await state.cursor("other") is None
+    await state.advance_cursor("other", 7)
+    await state.advance_cursor("other", 5)  # never moves back
+    await state.advance_cursor("c1", 15)  # below the inbound maximum
+    assert (await state.cursor("other"), await state.cursor("c1")) == (7, 20)
     await state.finish("m1")
     await state.finish("m2", "ignored")
     assert await state.unfinished() == []

@@ -193,7 +193,7 @@ class Gateway:
         )
         if stored.inbox_id != client.inbox_id:
             stored = self.identities.update(stored, inbox_id=client.inbox_id)
-        since = await self._cursor_for(stored)
+        since = await self._cursor_for(stored, client)
         stream = MessageStream(
             client, name=stored.id, since_ns=since, on_state=lambda _state: self._health_changed.set()
         )
@@ -240,13 +240,20 @@ class Gateway:
             self.problems[host.stored.id] = f"pending join: {exc}"
             log.error("pending join of identity %s failed: %s", host.stored.id, exc)
 
-    async def _cursor_for(self, stored: StoredIdentity) -> int:
-        cursors = []
+    async def _cursor_for(self, stored: StoredIdentity, client: XmtpClient) -> int:
+        """Where catch-up starts: the oldest per-conversation cursor of this identity.
+
+        A conversation without a cursor has had nothing handled yet, so everything since the
+        identity was made counts. Re-read messages that were handled are skipped by their record.
+        """
+        created = int(stored.created_at * 1e9)
+        ids = {c.id for c in await client.list_conversations()}
         if stored.conversation_id:
-            cursor = await self.state.cursor(stored.conversation_id)
-            if cursor is not None:
-                cursors.append(cursor)
-        return min(cursors) if cursors else int(stored.created_at * 1e9)
+            ids.add(stored.conversation_id)
+        cursors = [await self.state.cursor(conversation_id) for conversation_id in ids]
+        if not cursors or any(cursor is None for cursor in cursors):
+            return created
+        return min(cursor for cursor in cursors if cursor is not None)
 
     async def run_until_stopped(self, stop: asyncio.Event) -> None:
         await stop.wait()

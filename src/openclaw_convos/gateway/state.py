@@ -69,7 +69,19 @@ def _v1(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = (_v1,)
+def _v2(conn: sqlite3.Connection) -> None:
+    execute_script(
+        conn,
+        """
+        CREATE TABLE cursors (
+            conversation_id TEXT PRIMARY KEY,
+            sent_at_ns INTEGER NOT NULL
+        )
+        """,
+    )
+
+
+MIGRATIONS = (_v1, _v2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,11 +163,21 @@ class GatewayState:
         return [_record(r) for r in rows]
 
     async def cursor(self, conversation_id: str) -> int | None:
-        """The newest sent time of a message seen in the conversation (catch-up starts there)."""
+        """The newest sent time of a message handled in the conversation (catch-up starts there)."""
         row = await self._db.fetchone(
-            "SELECT MAX(sent_at_ns) AS m FROM inbound WHERE conversation_id = ?", (conversation_id,)
+            "SELECT MAX(m) AS m FROM (SELECT MAX(sent_at_ns) AS m FROM inbound WHERE conversation_id = ?"
+            " UNION ALL SELECT sent_at_ns FROM cursors WHERE conversation_id = ?)",
+            (conversation_id, conversation_id),
         )
         return int(row["m"]) if row and row["m"] is not None else None
+
+    async def advance_cursor(self, conversation_id: str, sent_at_ns: int) -> None:
+        """Record that a message that leaves no inbound record (profile, join request) was handled."""
+        await self._db.execute(
+            "INSERT INTO cursors (conversation_id, sent_at_ns) VALUES (?, ?) ON CONFLICT (conversation_id)"
+            " DO UPDATE SET sent_at_ns = MAX(sent_at_ns, excluded.sent_at_ns)",
+            (conversation_id, sent_at_ns),
+        )
 
     async def counts(self) -> dict[str, int]:
         rows = await self._db.fetchall("SELECT state, COUNT(*) AS n FROM inbound GROUP BY state")
