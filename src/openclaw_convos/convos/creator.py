@@ -4,11 +4,30 @@ The decisions are pure (:mod:`.join`); this module gathers what they need from l
 :mod:`openclaw_convos.xmtp` and carries them out, in the iOS order (protocol reference §10.2):
 ledger, verification, conversation state, membership, tag, add, marker, profile snapshot, DM
 consent. It also creates invites, and revokes (rotates the tag) and locks conversations.
+
+Requests reach :meth:`Creator.process` from a live stream (:meth:`Creator.handle` takes any
+message) and from :meth:`Creator.sweep`, the catch-up pass over recent DMs that picks up requests
+that arrived while we were offline or that the stream missed (a join request arrives in a
+brand-new DM). Both may run at once: one identity's requests are processed one at a time.
+
+Where the I/O differs from the iOS creator (on purpose):
+
+- requests older than the catch-up window (24 h) are ignored on every path, not only in sweeps;
+- requests in a DM whose consent is ``denied`` are ignored (iOS never looks at such DMs);
+- the DM is synced before the marker and error-reply look-ups, so markers and replies sent by
+  another installation of ours count;
+- the profile snapshot also names the joiner with the profile of its typed join request, and
+  carries each member's kind and image from their own latest update;
+- ``already member`` sends the marker but no new profile snapshot (no duplicate snapshots);
+- a failed ``addMembers`` is not recorded in the ledger, so a later sweep retries it (the
+  error-reply de-duplication keeps that to one reply per attempt).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +54,21 @@ log = logging.getLogger("openclaw_convos.convos.creator")
 
 _ERROR_DEDUPE_WINDOW = 50
 _TYPED_REQUEST_WINDOW = 20
+_PROFILE_SCAN = 500
+CATCH_UP_WINDOW_S = 24 * 3600
+"""The iOS ``maxCatchUpWindow``: join requests older than this are never processed."""
+
+_JOIN_LOCKS: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def _join_lock(inbox_id: str) -> asyncio.Lock:
+    """One lock per creator inbox: its join requests are processed one at a time (in this process),
+    so a sweep and the live stream, or two DMs racing for one single-use invite, cannot both admit."""
+    lock = _JOIN_LOCKS.get(inbox_id)
+    if lock is None:
+        lock = asyncio.Lock()
+        _JOIN_LOCKS[inbox_id] = lock
+    return lock
 
 
 class JoinLedger(Protocol):
@@ -140,7 +174,12 @@ def invite_for(
 
 
 async def revoke_invites(conversation: XmtpConversation) -> str:
-    """Rotate the invite tag: every outstanding invite stops working. Returns the new tag."""
+    """Rotate the invite tag: every outstanding invite stops working. Returns the new tag.
+
+    Read-modify-write on freshly synced appData (reference §8.3), so fields other members wrote
+    since our last sync are kept.
+    """
+    await conversation.sync()
     tag = new_invite_tag()
     await conversation.set_app_data(update_app_data(conversation.app_data, tag=tag))
     return tag
@@ -161,7 +200,11 @@ def _decoded(message: XmtpMessage) -> cc.DecodedContent | None:
 
 
 class Creator:
-    """Processes join requests for the conversations ``client`` created, like the iOS creator."""
+    """Processes join requests for the conversations ``client`` created, like the iOS creator.
+
+    ``window_s``: requests sent longer ago than this are ignored (the iOS 24 h catch-up window).
+    ``on_admit(conversation_id, inbox_id)`` is called after each member we add.
+    """
 
     def __init__(
         self,
@@ -170,14 +213,78 @@ class Creator:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_admit: Callable[[str, str], None] | None = None,
+        window_s: float = CATCH_UP_WINDOW_S,
     ) -> None:
         self.client = client
         self.ledger = ledger
         self._clock = clock
         self._on_admit = on_admit
+        self.window_s = window_s
+
+    def _now_ns(self) -> int:
+        return int(self._clock().timestamp() * 1_000_000_000)
+
+    async def handle(self, message: XmtpMessage) -> JoinOutcome | None:
+        """Process ``message`` if it is a join request in one of our DMs (for stream consumers)."""
+        request = join_request_of(message)
+        if request is None:
+            return None
+        dm = self.client.conversation(message.conversation_id)
+        if dm is None or dm.dm_peer_inbox_id is None:
+            return None
+        return await self.process(dm, request)
+
+    async def sweep(self, *, window_s: float | None = None) -> list[JoinOutcome]:
+        """Catch up: process the join requests of the last ``window_s`` seconds in every DM.
+
+        Fetches new conversations and messages first, then reads every DM whose consent is
+        ``unknown`` or ``allowed``, oldest request first. Requests already in the ledger cost
+        nothing; a blocked sender ends its DM's scan. Run it after (re)starting and now and then,
+        next to the live stream: a request in a brand-new DM can slip past a stream.
+        """
+        window = self.window_s if window_s is None else window_s
+        try:
+            await self.client.sync_all()
+        except ConvosError as exc:
+            log.info("sync before the join-request sweep failed: %s", exc)
+        since_ns = self._now_ns() - int(window * 1_000_000_000)
+        outcomes: list[JoinOutcome] = []
+        for dm in await self.client.list_conversations():
+            if dm.dm_peer_inbox_id is None or dm.consent() == "denied":
+                continue
+            try:
+                messages = await dm.messages(after_ns=since_ns, application_only=True)
+            except ConvosError as exc:
+                log.info("could not read DM %s during the sweep: %s", dm.id, exc)
+                continue
+            for message in messages:
+                request = join_request_of(message)
+                if request is None or request.sender_inbox_id == self.client.inbox_id:
+                    continue
+                try:
+                    outcome = await self.process(dm, request)
+                except ConvosError as exc:
+                    log.warning("join request %s not processed: %s", request.message_id, exc)
+                    continue
+                outcomes.append(outcome)
+                if outcome.decision.action is JoinAction.BLOCK_SENDER:
+                    break
+        return outcomes
 
     async def process(self, dm: XmtpConversation, request: JoinRequestMessage) -> JoinOutcome:
         """Decide on one join request and act on the decision."""
+        async with _join_lock(self.client.inbox_id):
+            return await self._process(dm, request)
+
+    async def _process(self, dm: XmtpConversation, request: JoinRequestMessage) -> JoinOutcome:
+        if request.sender_inbox_id.lower() == self.client.inbox_id.lower():
+            return _ignored("our own message")
+        if dm.dm_peer_inbox_id is None:
+            return _ignored("not in a DM")
+        if dm.consent() == "denied":
+            return _ignored("the DM is blocked")
+        if request.sent_at_ns < self._now_ns() - int(self.window_s * 1_000_000_000):
+            return _ignored("older than the catch-up window")
         if await self.ledger.join_request_handled(request.message_id) is not None:
             return JoinOutcome(JoinDecision(JoinAction.ALREADY_HANDLED, "in the handled ledger"))
         now = self._clock()
@@ -204,6 +311,7 @@ class Creator:
             user = await self.ledger.invite_used_by(single_use_key)
             if user is not None and user != request.sender_inbox_id:
                 used.add(single_use_key)
+        await self._sync_dm(dm)
         handled_seen = await self._marker_seen(dm, verified.invite.payload.tag, request.sent_at_ns)
         decision = decide_join(
             verified,
@@ -215,6 +323,13 @@ class Creator:
             used_single_use=used,
         )
         return await self._act(dm, request, decision, conversation)
+
+    async def _sync_dm(self, dm: XmtpConversation) -> None:
+        """Fetch the DM's new messages: markers and replies from our other installations count."""
+        try:
+            await dm.sync()
+        except ConvosError as exc:
+            log.info("could not sync DM %s: %s", dm.id, exc)
 
     async def _state(self, conversation: XmtpConversation) -> ConversationState | None:
         try:
@@ -243,23 +358,27 @@ class Creator:
     async def _recent(self, dm: XmtpConversation, limit: int) -> list[XmtpMessage]:
         return await dm.messages(limit=limit, descending=True, application_only=True)
 
-    async def _marker_seen(self, dm: XmtpConversation, tag: str, since_ns: int) -> bool:
+    async def _self_sent_since(
+        self,
+        dm: XmtpConversation,
+        kind: type[cc.InviteJoinHandled | cc.InviteJoinError],
+        tag: str,
+        since_ns: int,
+    ) -> bool:
+        """Whether we sent a ``kind`` message for ``tag`` at or after ``since_ns`` (last 50 DM messages)."""
         for message in await self._recent(dm, _ERROR_DEDUPE_WINDOW):
             if message.sender_inbox_id != self.client.inbox_id or message.sent_at_ns < since_ns:
                 continue
             decoded = _decoded(message)
-            if isinstance(decoded, cc.InviteJoinHandled) and same_tag(decoded.invite_tag, tag):
+            if isinstance(decoded, kind) and same_tag(decoded.invite_tag, tag):
                 return True
         return False
 
+    async def _marker_seen(self, dm: XmtpConversation, tag: str, since_ns: int) -> bool:
+        return await self._self_sent_since(dm, cc.InviteJoinHandled, tag, since_ns)
+
     async def _error_already_sent(self, dm: XmtpConversation, tag: str, since_ns: int) -> bool:
-        for message in await self._recent(dm, _ERROR_DEDUPE_WINDOW):
-            if message.sender_inbox_id != self.client.inbox_id or message.sent_at_ns < since_ns:
-                continue
-            decoded = _decoded(message)
-            if isinstance(decoded, cc.InviteJoinError) and same_tag(decoded.invite_tag, tag):
-                return True
-        return False
+        return await self._self_sent_since(dm, cc.InviteJoinError, tag, since_ns)
 
     async def _typed_request_recent(self, dm: XmtpConversation, joiner: str) -> bool:
         for message in await self._recent(dm, _TYPED_REQUEST_WINDOW):
@@ -298,26 +417,35 @@ class Creator:
         elif action is JoinAction.ALREADY_MEMBER:
             await self._send_marker(dm, decision, request)
         elif action is JoinAction.ADMIT and conversation is not None:
-            try:
-                await conversation.add_members([request.sender_inbox_id])
-            except ConvosError as exc:
-                failed = add_members_failed(decision, type(exc).__name__)
-                replied = await self._reply_error(dm, request, failed)
-                return JoinOutcome(failed, replied=replied)
-            await self.ledger.mark_join_request(request.message_id, action.value)
-            if decision.single_use_key is not None:
-                await self.ledger.use_invite(
-                    decision.single_use_key, conversation.id, request.sender_inbox_id
-                )
-            dm.set_consent("allowed")
-            await self._send_marker(dm, decision, request)
-            await self._send_snapshot(conversation)
-            if self._on_admit is not None:
-                self._on_admit(conversation.id, request.sender_inbox_id)
-            return JoinOutcome(decision, added=True)
+            return await self._admit(dm, request, decision, conversation)
         if action is not JoinAction.IGNORE:
             await self.ledger.mark_join_request(request.message_id, action.value)
         return JoinOutcome(decision)
+
+    async def _admit(
+        self,
+        dm: XmtpConversation,
+        request: JoinRequestMessage,
+        decision: JoinDecision,
+        conversation: XmtpConversation,
+    ) -> JoinOutcome:
+        try:
+            await conversation.add_members([request.sender_inbox_id])
+        except ConvosError as exc:
+            failed = add_members_failed(decision, type(exc).__name__)
+            replied = await self._reply_error(dm, request, failed)
+            return JoinOutcome(failed, replied=replied)
+        await self.ledger.mark_join_request(request.message_id, decision.action.value)
+        if decision.single_use_key is not None and not await self.ledger.use_invite(
+            decision.single_use_key, conversation.id, request.sender_inbox_id
+        ):
+            log.warning("single-use invite for %s was used twice (another process?)", conversation.id)
+        dm.set_consent("allowed")
+        await self._send_marker(dm, decision, request)
+        await self._send_snapshot(conversation, request)
+        if self._on_admit is not None:
+            self._on_admit(conversation.id, request.sender_inbox_id)
+        return JoinOutcome(decision, added=True)
 
     async def _reply_error(
         self, dm: XmtpConversation, request: JoinRequestMessage, decision: JoinDecision
@@ -328,27 +456,75 @@ class Creator:
         await dm.send(cc.encode_content(decision.error_reply(self._clock())), push=True)
         return True
 
-    async def _send_snapshot(self, conversation: XmtpConversation) -> None:
+    async def _send_snapshot(self, conversation: XmtpConversation, request: JoinRequestMessage) -> None:
         """Everyone's profiles into the group, so the newcomer sees names (ADR 005)."""
         try:
-            messages = await conversation.messages(limit=500, descending=True, application_only=True)
-            items = []
-            for message in messages:
-                decoded = _decoded(message)
-                if isinstance(decoded, cp.ProfileUpdate | cp.ProfileSnapshot):
-                    items.append((message.sender_inbox_id, decoded, message.sent_at_ns))
-            names = cp.resolve_display_names(items)
+            messages = await conversation.messages(
+                limit=_PROFILE_SCAN, descending=True, application_only=True
+            )
             members = await conversation.members()
-            snapshot = cp.ProfileSnapshot(
-                profiles=tuple(
-                    cp.MemberProfile(inbox_id=m.inbox_id, name=names.get(m.inbox_id))
-                    for m in members
-                    if names.get(m.inbox_id)
-                )
+            snapshot = snapshot_of(
+                [(m.sender_inbox_id, _decoded(m), m.sent_at_ns) for m in messages],
+                [m.inbox_id for m in members],
+                joiner=(request.sender_inbox_id, request.request),
             )
             await conversation.send(cp.profile_snapshot_content(snapshot), push=False)
         except ConvosError as exc:
             log.warning("profile snapshot for %s not sent: %s", conversation.id, exc)
+
+
+def _ignored(reason: str) -> JoinOutcome:
+    return JoinOutcome(JoinDecision(JoinAction.IGNORE, reason))
+
+
+def snapshot_of(
+    items: list[tuple[str, object, int]],
+    member_ids: list[str],
+    *,
+    joiner: tuple[str, cc.JoinRequest | str] | None = None,
+) -> cp.ProfileSnapshot:
+    """The ``profile_snapshot`` for ``member_ids`` from a group's decoded ``(sender, content, sent_at_ns)``.
+
+    Names follow :func:`~.profiles.resolve_display_names`; each entry's kind and image come from
+    the member's own latest update, else from the newest snapshot entry. A joiner not named yet
+    gets the profile of its typed join request (as iOS stores it).
+    """
+    names = cp.resolve_display_names(items)
+    latest: dict[str, tuple[int, cp.ProfileUpdate | cp.MemberProfile]] = {}
+    for sender, content, sent_at in items:
+        if isinstance(content, cp.ProfileUpdate):
+            key = sender.lower()
+            current = latest.get(key)
+            if current is None or not isinstance(current[1], cp.ProfileUpdate) or sent_at >= current[0]:
+                latest[key] = (sent_at, content)
+        elif isinstance(content, cp.ProfileSnapshot):
+            for entry in content.profiles:
+                key = entry.inbox_id.lower()
+                current = latest.get(key)
+                if current is None or (isinstance(current[1], cp.MemberProfile) and sent_at >= current[0]):
+                    latest[key] = (sent_at, entry)
+    kinds: dict[str, int] = {}
+    if joiner is not None:
+        joiner_id, request = joiner[0].lower(), joiner[1]
+        profile = request.profile if isinstance(request, cc.JoinRequest) else None
+        if profile is not None and profile.name and profile.name.strip() and joiner_id not in names:
+            names[joiner_id] = profile.name
+            if profile.member_kind == "agent":
+                kinds[joiner_id] = cp.MemberKind.AGENT
+    profiles = []
+    for member_id in (m.lower() for m in member_ids):
+        name = names.get(member_id)
+        if not name:
+            continue
+        source = latest.get(member_id)
+        image = source[1].encrypted_image if source is not None else None
+        kind = kinds.get(
+            member_id, source[1].member_kind if source is not None else cp.MemberKind.UNSPECIFIED
+        )
+        profiles.append(
+            cp.MemberProfile(inbox_id=member_id, name=name, encrypted_image=image, member_kind=kind)
+        )
+    return cp.ProfileSnapshot(profiles=tuple(profiles))
 
 
 def join_request_of(message: XmtpMessage) -> JoinRequestMessage | None:

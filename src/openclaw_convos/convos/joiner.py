@@ -87,8 +87,13 @@ async def request_join(
 
 
 def _find_group(groups: list[XmtpConversation], tag: str) -> XmtpConversation | None:
+    """The group we are an active member of whose appData tag is ``tag``.
+
+    A group we were removed from keeps its tag locally but is inactive: it does not count, so a
+    removed member who asks again waits for the new add instead of "joining" the old copy.
+    """
     for group in groups:
-        if group.kind is not ConversationKind.GROUP:
+        if group.kind is not ConversationKind.GROUP or not group.is_active():
             continue
         try:
             if same_tag(decode_app_data(group.app_data).tag, tag):
