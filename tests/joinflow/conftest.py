@@ -104,16 +104,20 @@ class CreatorService:
                 await asyncio.wait_for(self.changed.wait(), remaining)
         return self.outcomes[:count]
 
-    async def dm_with(self, peer_inbox_id: str) -> XmtpConversation:
-        await self.client.sync_welcomes()
-        for conversation in await self.client.list_conversations():
-            if conversation.dm_peer_inbox_id == peer_inbox_id:
-                return conversation
-        raise LookupError(f"the creator has no DM with {peer_inbox_id[:12]}")
+    async def dm_of(self, joiner: XmtpClient) -> XmtpConversation:
+        """The creator's side of its DM with ``joiner`` (also when its consent is denied)."""
+        dm = await joiner.find_or_create_dm(self.inbox_id)
+        conversation = self.client.conversation(dm.id)
+        if conversation is None:
+            await self.client.sync_welcomes()
+            conversation = self.client.conversation(dm.id)
+        if conversation is None:
+            raise LookupError(f"the creator has no DM with {joiner.inbox_id[:12]}")
+        return conversation
 
-    async def sent_in_dm(self, peer_inbox_id: str) -> list[cc.DecodedContent]:
-        """What the creator itself sent in its DM with ``peer_inbox_id``, oldest first."""
-        dm = await self.dm_with(peer_inbox_id)
+    async def sent_in_dm(self, joiner: XmtpClient) -> list[cc.DecodedContent]:
+        """What the creator itself sent in its DM with ``joiner``, oldest first."""
+        dm = await self.dm_of(joiner)
         await dm.sync()
         return [
             cc.decode_content(m.content)

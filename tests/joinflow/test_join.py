@@ -48,10 +48,10 @@ async def test_join_through_the_dm_flow(make_creator: CreatorFactory, make_clien
     assert actions(outcomes) == [JoinAction.ADMIT, JoinAction.ALREADY_HANDLED]
     assert outcomes[0].added and outcomes[0].decision.conversation_id == room.id
 
-    creator_dm = await alice.dm_with(bob.inbox_id)
+    creator_dm = await alice.dm_of(bob)
     assert creator_dm.id == dm.id
     assert creator_dm.consent() == "allowed"
-    sent = await alice.sent_in_dm(bob.inbox_id)
+    sent = await alice.sent_in_dm(bob)
     markers = of_type(sent, cc.InviteJoinHandled)
     assert len(markers) == 1 and len(sent) == 1
     typed = [m for m in await creator_dm.messages() if m.sender_inbox_id == bob.inbox_id]
@@ -92,7 +92,7 @@ async def test_replays_and_retries_never_add_twice(
     invite = check_invite(invite_for(alice.client, room)[0], now=now())
     assert (await join(bob, invite)).status is JoinStatus.JOINED
     await alice.wait_outcomes(2)
-    creator_dm = await alice.dm_with(bob.inbox_id)
+    creator_dm = await alice.dm_of(bob)
 
     # A replay of the same message: the ledger ends it (no crypto, no reply).
     first = next(
@@ -112,7 +112,7 @@ async def test_replays_and_retries_never_add_twice(
     assert actions(outcomes[2:]) == [JoinAction.ALREADY_MEMBER, JoinAction.ALREADY_HANDLED]
     assert not any(o.added or o.replied for o in outcomes[2:])
 
-    sent = await alice.sent_in_dm(bob.inbox_id)
+    sent = await alice.sent_in_dm(bob)
     assert len(of_type(sent, cc.InviteJoinHandled)) == 2
     assert not of_type(sent, cc.InviteJoinError)
     await room.sync()
@@ -122,3 +122,20 @@ async def test_replays_and_retries_never_add_twice(
     assert len(snapshots) == 1
     assert len(adds) == 1  # the one add commit (the group's creation adds no message)
     assert sorted(m.inbox_id for m in await room.members()) == sorted([alice.inbox_id, bob.inbox_id])
+
+
+async def test_a_late_text_copy_is_the_same_attempt(
+    make_creator: CreatorFactory, make_client: ClientFactory
+) -> None:
+    """The creator may answer the typed request before the joiner sends the text copy."""
+    alice = await make_creator("alice")
+    bob = await make_client("bob")
+    room = await create_conversation(alice.client, name="Room")
+    invite = check_invite(invite_for(alice.client, room)[0], now=now())
+    dm = await bob.find_or_create_dm(alice.inbox_id)
+    await dm.send(cc.encode_content(cc.JoinRequest(invite_slug=invite.slug)))
+    assert actions(await alice.wait_outcomes(1)) == [JoinAction.ADMIT]
+    await dm.send(cc.encode_text(invite.slug))
+    outcomes = await alice.wait_outcomes(2)
+    assert actions(outcomes) == [JoinAction.ADMIT, JoinAction.ALREADY_HANDLED]
+    assert len(of_type(await alice.sent_in_dm(bob), cc.InviteJoinHandled)) == 1

@@ -18,6 +18,10 @@ Where the I/O differs from the iOS creator (on purpose):
   another installation of ours count;
 - the profile snapshot also names the joiner with the profile of its typed join request, and
   carries each member's kind and image from their own latest update;
+- the typed+text pair is one attempt: a plain-text slug right after the same sender's typed
+  request for the same slug is de-duplicated from the typed request's ``sentAt``, so a reply or
+  marker we sent before the copy arrived still retires it (iOS compares with the copy's own
+  ``sentAt`` and can answer twice);
 - ``already member`` sends the marker but no new profile snapshot (no duplicate snapshots);
 - a failed ``addMembers`` is not recorded in the ledger, so a later sweep retries it (the
   error-reply de-duplication keeps that to one reply per attempt).
@@ -55,6 +59,7 @@ log = logging.getLogger("openclaw_convos.convos.creator")
 _ERROR_DEDUPE_WINDOW = 50
 _TYPED_REQUEST_WINDOW = 20
 _PROFILE_SCAN = 500
+_PAIR_WINDOW_NS = 60 * 1_000_000_000
 CATCH_UP_WINDOW_S = 24 * 3600
 """The iOS ``maxCatchUpWindow``: join requests older than this are never processed."""
 
@@ -312,7 +317,8 @@ class Creator:
             if user is not None and user != request.sender_inbox_id:
                 used.add(single_use_key)
         await self._sync_dm(dm)
-        handled_seen = await self._marker_seen(dm, verified.invite.payload.tag, request.sent_at_ns)
+        attempt_ns = await self._attempt_ns(dm, request)
+        handled_seen = await self._marker_seen(dm, verified.invite.payload.tag, attempt_ns)
         decision = decide_join(
             verified,
             state,
@@ -357,6 +363,35 @@ class Creator:
 
     async def _recent(self, dm: XmtpConversation, limit: int) -> list[XmtpMessage]:
         return await dm.messages(limit=limit, descending=True, application_only=True)
+
+    async def _attempt_ns(self, dm: XmtpConversation, request: JoinRequestMessage) -> int:
+        """When the attempt ``request`` belongs to was sent: the typed+text pair is one attempt.
+
+        A plain-text slug whose sender's previous message (within a minute) is a typed
+        ``join_request`` for the same slug is that request's copy, so the marker and error-reply
+        look-ups start at the typed request. Otherwise a reply we sent for the typed request before
+        the copy's ``sentAt`` (the creator can be that fast) would not count, and the copy would
+        get a second reply.
+        """
+        if not isinstance(request.request, str):
+            return request.sent_at_ns
+        slug = _bare_slug(request.request)
+        for message in await self._recent(dm, _TYPED_REQUEST_WINDOW):
+            if (
+                message.id == request.message_id
+                or message.sender_inbox_id != request.sender_inbox_id
+                or message.sent_at_ns > request.sent_at_ns
+            ):
+                continue
+            decoded = _decoded(message)
+            if (
+                isinstance(decoded, cc.JoinRequest)
+                and _bare_slug(decoded.invite_slug) == slug
+                and request.sent_at_ns - message.sent_at_ns <= _PAIR_WINDOW_NS
+            ):
+                return message.sent_at_ns
+            break
+        return request.sent_at_ns
 
     async def _self_sent_since(
         self,
@@ -451,7 +486,7 @@ class Creator:
         self, dm: XmtpConversation, request: JoinRequestMessage, decision: JoinDecision
     ) -> bool:
         tag = decision.invite_tag
-        if tag is None or await self._error_already_sent(dm, tag, request.sent_at_ns):
+        if tag is None or await self._error_already_sent(dm, tag, await self._attempt_ns(dm, request)):
             return False
         await dm.send(cc.encode_content(decision.error_reply(self._clock())), push=True)
         return True
@@ -471,6 +506,10 @@ class Creator:
             await conversation.send(cp.profile_snapshot_content(snapshot), push=False)
         except ConvosError as exc:
             log.warning("profile snapshot for %s not sent: %s", conversation.id, exc)
+
+
+def _bare_slug(text: str) -> str:
+    return "".join(ch for ch in text if ch != "*" and not ch.isspace())
 
 
 def _ignored(reason: str) -> JoinOutcome:

@@ -103,26 +103,67 @@ def _find_group(groups: list[XmtpConversation], tag: str) -> XmtpConversation | 
     return None
 
 
+def _requested_tag(content: cc.DecodedContent) -> str | None:
+    """The invite tag a join request of ours (typed or plain text) asked for."""
+    if isinstance(content, cc.JoinRequest):
+        slug = content.invite_slug
+    elif isinstance(content, cc.Text):
+        slug = content.text.strip()
+    else:
+        return None
+    try:
+        return parse_invite(slug).payload.tag
+    except ConvosError:
+        return None
+
+
 async def _creator_error(
     client: XmtpClient, invite: SignedInvite, since_ns: int
 ) -> cc.InviteJoinError | None:
+    """The creator's ``invite_join_error`` for our latest request with this invite, if any.
+
+    Only a reply sent at or after our newest typed request for the invite's tag (else our newest
+    plain-text one) answers it: a refusal of an earlier attempt does not end a fresh one.
+    """
+    creator = invite.payload.creator_inbox_id
+    own = client.inbox_id.lower()
+    tag = invite.payload.tag
     dm = None
     for conversation in await client.list_conversations():
-        if conversation.dm_peer_inbox_id == invite.payload.creator_inbox_id:
+        if conversation.dm_peer_inbox_id == creator:
             dm = conversation
             break
     if dm is None:
         return None
-    await dm.sync()
+    try:
+        await dm.sync()
+    except ConvosError as exc:
+        log.info("could not sync the DM with the creator: %s", exc)
+    errors: list[tuple[int, cc.InviteJoinError]] = []
+    attempt_ns: int | None = None
+    text_ns: int | None = None
     for message in await dm.messages(after_ns=since_ns, descending=True, limit=50, application_only=True):
-        if message.sender_inbox_id != invite.payload.creator_inbox_id:
-            continue
         try:
             decoded = cc.decode_content(message.content)
         except ConvosError:
             continue
-        if isinstance(decoded, cc.InviteJoinError) and same_tag(decoded.invite_tag, invite.payload.tag):
-            return decoded
+        sender = message.sender_inbox_id.lower()
+        if sender == creator:
+            if isinstance(decoded, cc.InviteJoinError) and same_tag(decoded.invite_tag, tag):
+                errors.append((message.sent_at_ns, decoded))
+        elif sender == own:
+            requested = _requested_tag(decoded)
+            if requested is None or not same_tag(requested, tag):
+                continue
+            if isinstance(decoded, cc.JoinRequest):
+                attempt_ns = message.sent_at_ns
+                break
+            if text_ns is None:
+                text_ns = message.sent_at_ns
+    threshold = attempt_ns if attempt_ns is not None else text_ns
+    for sent_at_ns, error in errors:
+        if threshold is None or sent_at_ns >= threshold:
+            return error
     return None
 
 
