@@ -147,15 +147,16 @@ class Gateway:
         if self._started:
             return
         self._started = True
-        owners = (await self.state.activity()).get("owners")
+        activity = await self.state.activity()
+        owners = activity.get("owners")
         if owners:
             self._owners = set(json.loads(owners))
         stored, broken = self.identities.load_all()
-        for error in broken:
-            log.error("%s", error)
-            self.problems[str(error).split(" ", 3)[2] if str(error).startswith("identity file") else "?"] = (
-                str(error)
-            )
+        for identity_id, error in broken.items():
+            # The file cannot tell its conversation; the last run recorded it (see add_identity).
+            conversation_id = activity.get(f"identity:{identity_id}", "unknown")
+            log.error("identity %s (conversation %s) did not open: %s", identity_id, conversation_id, error)
+            self.problems[identity_id] = f"conversation {conversation_id}: {error}"
         limit = asyncio.Semaphore(16)
 
         async def open_one(item: StoredIdentity) -> None:
@@ -203,6 +204,7 @@ class Gateway:
         self.hosts[stored.id] = host
         self.problems.pop(stored.id, None)
         if stored.conversation_id:
+            await self.state.set_activity(f"identity:{stored.id}", stored.conversation_id)
             await self._ensure_profile(host, stored.conversation_id)
         elif stored.invite_slug:
             self._join_tasks[stored.id] = asyncio.create_task(
@@ -231,6 +233,7 @@ class Gateway:
                 )
                 if host.stored.role == "owner" and self.owner_conversation_id is None:
                     self.owner_conversation_id = result.conversation_id
+                await self.state.set_activity(f"identity:{host.stored.id}", result.conversation_id)
                 await self.state.set_activity(f"profile:{result.conversation_id}", self.settings.display_name)
                 log.info("joined conversation %s (identity %s)", result.conversation_id, host.stored.id)
                 return
