@@ -41,7 +41,7 @@ async def _answers(users: list[tuple[SimulatedUser, str]], agents: set[str]) -> 
 async def _kill_storm(place: Place, tmp_path: Path, *, kills: int, messages: int, seed: int) -> None:
     rng = random.Random(seed)
     alice, owner_room = await setup_owner(place)
-    place.write_config(dmPolicy="open")
+    place.write_config(dmPolicy="open", allowFrom=["*"])
     created = await create_owned_conversation(place.load(), name="Team room")
     gateway = GatewayProcess(place, tmp_path / "gw", agent_delay=0.05)
     try:
