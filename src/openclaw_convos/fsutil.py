@@ -13,7 +13,10 @@ from .errors import StateError
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) as 0700 if missing; tighten an existing folder to 0700."""
     try:
+        missing = [p for p in (path, *path.parents) if not p.exists()]
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for created in missing[1:]:  # mkdir gives only the leaf the mode; parents get the umask's
+            created.chmod(0o700)
         if path.stat().st_mode & 0o077:
             path.chmod(0o700)
     except OSError as exc:
