@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -17,22 +18,40 @@ from typing import Any
 
 from .. import __version__
 from ..errors import ConfigError, ConvosError, InviteError, TransportError
+from .errors import (
+    EXIT_CONFIG,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_INVITE,
+    EXIT_NETWORK,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+)
 
-# libxmtp logs INFO lines to stdout unless RUST_LOG is set before its first call.
+# libxmtp logs INFO lines to stdout unless RUST_LOG is set before its first call (nothing above
+# loads it; the commands import it lazily).
 os.environ.setdefault("RUST_LOG", "off")
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_CONFIG = 3
-EXIT_INVITE = 4
-EXIT_NETWORK = 5
-EXIT_INTERRUPTED = 130
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_INVITE",
+    "EXIT_NETWORK",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "build_parser",
+    "configure_logging",
+    "main",
+]
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
 def _exit_code(error: BaseException) -> int:
+    if isinstance(error, CliError):
+        return error.exit_code
     if isinstance(error, ConfigError):
         return EXIT_CONFIG
     if isinstance(error, InviteError):
@@ -54,29 +73,53 @@ def configure_logging(debug: bool) -> None:
             logging.getLogger(name).setLevel(logging.INFO)
 
 
+def _global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument("--debug", action="store_true", default=default, help="verbose logs and tracebacks")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default,
+        help="config file (default: $OPENCLAW_CONFIG_PATH or ~/.openclaw/openclaw.json)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        default=default,
+        help="state folder (default: $OPENCLAW_STATE_DIR or ~/.openclaw)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import commands
 
     parser = argparse.ArgumentParser(
         prog="openclaw-convos",
         description="Put an AI agent in Convos conversations (end-to-end encrypted, on XMTP).",
+        epilog="Start with `openclaw-convos demo` (offline), then `openclaw-convos configure`.",
     )
     parser.add_argument("--version", action="version", version=f"openclaw-convos {__version__}")
-    parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
-    parser.add_argument(
-        "--config",
-        metavar="PATH",
-        help="config file (default: $OPENCLAW_CONFIG_PATH or ~/.openclaw/openclaw.json)",
-    )
-    parser.add_argument(
-        "--state-dir", metavar="DIR", help="state folder (default: $OPENCLAW_STATE_DIR or ~/.openclaw)"
-    )
+    _global_options(parser, default=None)
+    parser.set_defaults(debug=False)
+    # the same options after the command name (`openclaw-convos run --debug`); SUPPRESS keeps a
+    # value given before the command
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.register(sub)
+    commands.register(sub, common)
     return parser
 
 
+def _tolerant_streams() -> None:
+    """Never die on a character the terminal cannot show (QR blocks, emoji)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="replace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -98,6 +141,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return _exit_code(exc)
+    except OSError as exc:  # a file we were asked to write or read
+        if args.debug:
+            traceback.print_exc()
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_ERROR
     except Exception as exc:  # a bug: still one line, and the traceback with --debug
         if args.debug:
             traceback.print_exc()

@@ -1,0 +1,126 @@
+"""``run``: the gateway in the foreground until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+from ..gateway.config import LoadedConfig, update_convos_config
+from .console import Console
+from .context import GatewayLock, add_network_options, load, require_configured
+from .control import ControlServer, control_dir
+from .errors import EXIT_OK
+
+log = logging.getLogger("openclaw_convos.cli.run")
+
+
+def stop_on_signals(stop: asyncio.Event) -> list[signal.Signals]:
+    """SIGINT and SIGTERM set ``stop``; returns the signals handled (none off the main thread)."""
+    loop = asyncio.get_running_loop()
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
+            continue
+        handled.append(sig)
+    return handled
+
+
+def agent_description(loaded: LoadedConfig) -> str:
+    """The agent backend in one phrase (no secrets)."""
+    agent = loaded.convos.agent
+    if agent.kind == "echo":
+        return "echo (no backend configured)"
+    if agent.kind == "command":
+        return f"command ({' '.join(agent.command)})"
+    key = ""
+    if agent.api_key_env:
+        present = bool(loaded.environ.get(agent.api_key_env, "").strip())
+        key = f", key from ${agent.api_key_env}{'' if present else ' (not set)'}"
+    return f"{agent.preset or 'openai'} (model {agent.model} at {agent.base_url}{key})"
+
+
+async def _record_owner_conversation(loaded: LoadedConfig, conversation_id: str) -> None:
+    """A pending owner join finished: write ``ownerConversationId`` once, as configure would have."""
+    await asyncio.to_thread(
+        update_convos_config, loaded.paths.config_path, {"ownerConversationId": conversation_id}
+    )
+    log.info("owner conversation %s saved to %s", conversation_id, loaded.paths.config_path)
+
+
+async def cmd_run(args: argparse.Namespace) -> int:
+    console = Console()
+    loaded = load(args)
+    debug = bool(getattr(args, "debug", False)) or loaded.convos.debug
+    _log_level(debug)
+    require_configured(loaded)
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    lock = GatewayLock.acquire(loaded.paths)
+    try:
+        from ..gateway.service import open_gateway
+
+        gateway = open_gateway(loaded)
+        console.say(
+            f"Starting the Convos gateway (env {loaded.convos.env}, node {loaded.convos.endpoint().url})…"
+        )
+        async with gateway:
+            hosts = gateway.hosts.values()
+            joined = sum(1 for h in hosts if h.stored.conversation_id)
+            pending = sum(1 for h in hosts if not h.stored.conversation_id and h.stored.invite_slug)
+            console.say(
+                f"Convos gateway running: {joined} conversation(s)"
+                + (f", {pending} join(s) waiting for approval" if pending else "")
+                + f"; agent {agent_description(loaded)}; Ctrl-C stops it."
+            )
+            for key, problem in gateway.problems.items():
+                console.warn(f"{key}: {problem}")
+            server = ControlServer(control_dir(loaded.paths), gateway, loaded)
+            control = asyncio.create_task(server.serve(stop), name="convos:control")
+            owner_saved = loaded.convos.owner_conversation_id is not None
+            try:
+                while not stop.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), 1.0)
+                    if not owner_saved and gateway.owner_conversation_id:
+                        await _record_owner_conversation(loaded, gateway.owner_conversation_id)
+                        owner_saved = True
+                    if control.done():
+                        control.result()  # raise what ended it
+                        break
+            finally:
+                stop.set()
+                control.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await control
+            console.say("Stopping…")
+        console.say("Convos gateway stopped.")
+    finally:
+        lock.release()
+    return EXIT_OK
+
+
+def _log_level(debug: bool) -> None:
+    from .main import configure_logging
+
+    configure_logging(debug)
+    if not debug:
+        # the foreground gateway tells what it does (joins, approvals, problems), never message bodies
+        logging.getLogger("openclaw_convos").setLevel(logging.INFO)
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run the gateway in the foreground (Ctrl-C or SIGTERM stops it cleanly)",
+        description="Serve every conversation of the configured identities until Ctrl-C or SIGTERM. "
+        "Finishes pending joins, admits joiners of our invites, answers with the agent backend.",
+    )
+    add_network_options(p)
+    p.set_defaults(handler=cmd_run)
