@@ -2,12 +2,17 @@
 
 Each migration runs in its own transaction; a database whose schema is newer than the code knows
 is refused rather than guessed at. All work runs on one dedicated thread per database, so the
-event loop never waits on disk and statements keep their order.
+event loop never waits on disk and statements keep their order. An open that fails (a read-only
+folder, a full disk) says why and leaves no files behind: a database it created is removed, and so
+are the empty ``-wal``/``-shm`` files it added next to an existing one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import resource
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,8 +38,11 @@ def execute_script(conn: sqlite3.Connection, script: str) -> None:
 
 def open_sqlite(path: Path | str, migrations: Sequence[Migration], *, name: str) -> sqlite3.Connection:
     """Open (creating if needed) and migrate a database; ``migrations[i]`` takes it to version i+1."""
+    fresh: set[Path] = set()
     if str(path) != ":memory:":
         ensure_private_dir(Path(path).parent)
+        fresh = {p for p in _db_files(path) if not p.exists()}
+    conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
@@ -44,7 +52,8 @@ def open_sqlite(path: Path | str, migrations: Sequence[Migration], *, name: str)
         conn.execute("PRAGMA busy_timeout=10000")
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     except sqlite3.DatabaseError as exc:
-        raise StateError(f"cannot open the {name} database {path}: {exc}") from exc
+        _abandon(conn, path, fresh)
+        raise StateError(f"cannot open the {name} database {path}: {exc}{_disk_hint(path)}") from exc
     if version > len(migrations):
         conn.close()
         raise StateError(
@@ -58,13 +67,59 @@ def open_sqlite(path: Path | str, migrations: Sequence[Migration], *, name: str)
             conn.execute(f"PRAGMA user_version={number + 1}")
             conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            conn.close()
+            with contextlib.suppress(sqlite3.DatabaseError):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            _abandon(conn, path, fresh)
             raise StateError(
-                f"cannot migrate the {name} database {path} to version {number + 1}: {exc}"
+                f"cannot migrate the {name} database {path} to version {number + 1}: {exc}{_disk_hint(path)}"
             ) from exc
     return conn
+
+
+def _db_files(path: Path | str) -> tuple[Path, ...]:
+    return tuple(Path(f"{path}{suffix}") for suffix in ("", "-wal", "-shm", "-journal"))
+
+
+def _abandon(conn: sqlite3.Connection | None, path: Path | str, fresh: set[Path]) -> None:
+    """Close a connection whose open failed and remove the files that open created.
+
+    A database this open created holds nothing else: it goes with its side files. Next to an
+    existing database only empty side files are removed (a non-empty WAL or journal may hold
+    committed or recoverable data), and the ``-shm`` index only once no WAL is left.
+    """
+    if conn is not None:
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+    db, wal, shm, journal = _db_files(path)
+    if db in fresh:
+        doomed = [f for f in (db, wal, shm, journal) if f in fresh]
+    else:
+        doomed = [f for f in (wal, journal) if f in fresh and f.exists() and f.stat().st_size == 0]
+        if shm in fresh and (not wal.exists() or wal in doomed):
+            doomed.append(shm)
+    for file in doomed:
+        with contextlib.suppress(OSError):
+            file.unlink()
+
+
+def _disk_hint(path: Path | str) -> str:
+    """Why writing next to ``path`` may have failed, for the error message ("" when unknown)."""
+    folder = Path(path).parent
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        return ""
+    if fs.f_flag & os.ST_RDONLY:
+        return f" (the file system holding {folder} is read-only)"
+    if not os.access(folder, os.W_OK):
+        return f" ({folder} is not writable by this user)"
+    if fs.f_bavail * fs.f_frsize < 1024 * 1024:
+        return f" (the disk holding {folder} is full)"
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY:
+        return f" (files may not grow beyond {limit} bytes: ulimit -f)"
+    return ""
 
 
 class AsyncSqlite:
