@@ -6,6 +6,12 @@ waits for the welcome, recognises the group by its invite tag (not "the first ne
 turns the creator's ``invite_join_error`` replies into typed outcomes. A wait that times out is
 ``pending``: a later :func:`wait_for_join` (for example at the next ``run``) picks it up without
 sending the request again.
+
+Where this differs from the iOS joiner (on purpose): it sends the plain-text slug too (the CLI's
+behaviour, for older creators); it recognises the group by tag among the groups it is an
+*active* member of; and it takes an ``invite_join_error`` as the answer only when it was sent at
+or after its newest typed request for the invite (an earlier refusal with the same tag does not
+end a fresh attempt). It never resends on its own.
 """
 
 from __future__ import annotations
