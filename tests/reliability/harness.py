@@ -248,15 +248,23 @@ class GatewayProcess:
         return int(self.proc.returncode or 0)
 
     async def run_to_exit(self, timeout: float = 60.0) -> tuple[int, str]:
-        """Start and wait for the process to end by itself (for start-up failures)."""
-        await self.spawn()
-        assert self.proc is not None
+        """Run until the process ends by itself (start-up failures); returns (exit code, stderr).
+
+        stderr is a pipe here, not a file: a process under ``RLIMIT_FSIZE`` cannot grow files.
+        """
+        env = dict(os.environ)
+        env["RUST_LOG"] = "off"
+        env.update(self.env or {})
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.argv(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+        )
+        self.starts += 1
         try:
-            await asyncio.wait_for(self.proc.wait(), timeout)
+            _out, err = await asyncio.wait_for(self.proc.communicate(), timeout)
         except TimeoutError:
             await self.close()
             raise
-        return int(self.proc.returncode or 0), self.stderr_tail()
+        return int(self.proc.returncode or 0), err.decode(errors="replace")
 
     async def close(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
