@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from openclaw_convos.convos.creator import (
     JoinRequestMessage,
     create_conversation,
     invite_for,
+    join_request_of,
     lock,
     revoke_invites,
 )
@@ -289,3 +291,36 @@ async def test_a_late_text_copy_gets_no_second_reply(
     assert actions(outcomes) == [JoinAction.REPLY_ERROR, JoinAction.REPLY_ERROR]
     assert [o.replied for o in outcomes] == [True, False]
     assert len(of_type(await alice.sent_in_dm(bob), cc.InviteJoinError)) == 1
+
+
+async def test_two_joiners_racing_for_a_single_use_invite(
+    make_creator: CreatorFactory, make_client: ClientFactory
+) -> None:
+    """Requests in different DMs are processed side by side (the gateway does): one gets in."""
+    alice = await make_creator("alice")
+    bob, carol = await make_client("bob"), await make_client("carol")
+    room = await create_conversation(alice.client, name="Room")
+    invite = check_invite(invite_for(alice.client, room, single_use=True)[0], now=now())
+    await alice.stop()
+    since = time.time_ns() - 1_000_000_000
+    for joiner in (bob, carol):
+        dm = await joiner.find_or_create_dm(alice.inbox_id)
+        await dm.send(cc.encode_content(cc.JoinRequest(invite_slug=invite.slug)))
+    await alice.reopen()
+    await alice.client.sync_all()
+    work = []
+    for joiner in (bob, carol):
+        dm = await alice.dm_of(joiner)
+        message = next(
+            m for m in await dm.messages(application_only=True) if m.sender_inbox_id == joiner.inbox_id
+        )
+        request = join_request_of(message)
+        assert request is not None
+        work.append(alice.creator.process(dm, request))  # a Creator per request, like the gateway
+    outcomes = await asyncio.gather(*work)
+    assert sorted(o.decision.action for o in outcomes) == sorted([JoinAction.ADMIT, JoinAction.REPLY_ERROR])
+    assert sum(o.added for o in outcomes) == 1
+    loser = [bob, carol][[o.added for o in outcomes].index(False)]
+    error = await _refused(loser, invite.slug, since)
+    assert error.reason == REASON_SINGLE_USE
+    await alice.start()
