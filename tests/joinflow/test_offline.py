@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 
 from openclaw_convos.convos import content as cc
-from openclaw_convos.convos.creator import Creator, create_conversation, invite_for
+from openclaw_convos.convos.creator import Creator, create_conversation, invite_for, join_request_of
 from openclaw_convos.convos.join import JoinAction
 from openclaw_convos.convos.joiner import JoinStatus, check_invite, request_join, wait_for_join
 
@@ -54,6 +54,12 @@ async def test_sweep_processes_recent_requests_once(
     # Seen from two days later, the requests are out of the 24 h window: nothing happens.
     later = Creator(alice.client, alice.ledger, clock=lambda: now() + timedelta(days=2))
     assert await later.sweep() == []
+    dm = await alice.dm_of(bob)
+    first = next(m for m in await dm.messages(application_only=True) if m.sender_inbox_id == bob.inbox_id)
+    request = join_request_of(first)
+    assert request is not None
+    stale = await later.process(dm, request)  # the live path applies the window too
+    assert stale.decision.action is JoinAction.IGNORE and not stale.added
     creator = Creator(alice.client, alice.ledger)
     outcomes = await creator.sweep()
     assert sorted(actions(outcomes)) == sorted([JoinAction.ADMIT, JoinAction.ALREADY_HANDLED] * 2)
