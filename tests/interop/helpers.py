@@ -110,9 +110,12 @@ class CliRoom:
     tag: str
 
 
-async def cli_creates(world: Interop, name: str = "Alice", title: str = "Interop room") -> CliRoom:
+async def cli_creates(
+    world: Interop, name: str = "Alice", title: str = "Interop room", description: str | None = None
+) -> CliRoom:
     alice = world.cli_user(name)
-    created = await alice.json("conversations", "create", "--name", title, "--profile-name", name)
+    extra = ["--description", description] if description else []
+    created = await alice.json("conversations", "create", "--name", title, "--profile-name", name, *extra)
     return CliRoom(alice, created["conversationId"], created["invite"]["slug"], created["invite"]["tag"])
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from openclaw_convos.convos.invites import parse_invite
+
 from .conftest import Interop
 from .helpers import (
     ScriptedAgent,
@@ -20,7 +22,12 @@ pytestmark = [pytest.mark.interop, pytest.mark.timeout(180)]
 
 
 async def test_we_join_a_cli_conversation_and_answer_send_text(interop: Interop) -> None:
-    room = await cli_creates(interop)
+    # a long description makes the CLI compress the invite (0x1F frame with a zlib-wrapped body)
+    description = "A room to check that both implementations agree. " * 8
+    room = await cli_creates(interop, description=description)
+    invite = parse_invite(room.slug)
+    assert invite.compression == "zlib" and invite.payload.description == description
+    assert "*" in room.slug  # separators every 300 characters
     our_inbox = await we_join(interop, room)
     config = interop.config()
     assert config["ownerConversationId"] == room.conversation_id and config["enabled"] is True

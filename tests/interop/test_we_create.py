@@ -20,15 +20,19 @@ pytestmark = [pytest.mark.interop, pytest.mark.timeout(240)]
 
 async def test_cli_joins_our_invite_and_chats_with_reactions_and_replies(interop: Interop) -> None:
     agent = ScriptedAgent()
+    interop.write_config(name="Clawd")  # the agent's profile name, as the CLI must show it
     async with running_gateway(interop, agent) as gateway:
-        created = await we_create(interop, gateway, name="Agent room")
+        description = "Our long description, sent uncompressed so that iOS and the CLI both read it. " * 6
+        created = await we_create(interop, gateway, name="Agent room", description=description, emoji="🦞")
         assert created.is_owner_conversation
         room = created.conversation_id
         ours = gateway.hosts[created.identity.id].client.inbox_id
 
         bob = interop.cli_user("Bob")
         inspected = await bob.json("conversations", "inspect-invite", created.slug)
-        assert inspected.get("conversationName", inspected.get("name")) in ("Agent room", None), inspected
+        assert inspected["signatureValid"] is True and inspected["name"] == "Agent room", inspected
+        assert inspected["description"] == description and inspected["emoji"] == "🦞", inspected
+        assert inspected["creatorInboxId"] == ours and inspected["inviteExpired"] is False
         joined = await cli_joins(bob, created.slug)
         assert joined["status"] == "joined", joined
         assert joined["conversationId"] == room
@@ -81,4 +85,4 @@ async def test_cli_joins_our_invite_and_chats_with_reactions_and_replies(interop
         assert await gateway.state.member_name(room, bob_inbox) == "Bob"
         profiles = await bob.json("conversation", "profiles", room)
         names = {p["inboxId"]: p["name"] for p in profiles["profiles"]}
-        assert names == {ours: "OpenClaw", bob_inbox: "Bob"}, profiles
+        assert names == {ours: "Clawd", bob_inbox: "Bob"}, profiles
