@@ -141,7 +141,9 @@ class SimulatedUser:
 
     # -- conversations --
     async def create_conversation(self, title: str, *, emoji: str | None = None) -> XmtpConversation:
-        return await cr.create_conversation(self.client, name=title, emoji=emoji, profile_name=self.name)
+        return await cr.create_conversation(
+            self.client, name=title, emoji=emoji, profile_name=self.name, agent=False
+        )
 
     def invite(self, conversation: XmtpConversation, **options: object) -> str:
         slug, _url = cr.invite_for(self.client, conversation, env="dev", **options)  # type: ignore[arg-type]
@@ -150,9 +152,9 @@ class SimulatedUser:
     async def join(self, invite_text: str, *, timeout: float = 30.0) -> JoinResult:
         invite = parse_invite(invite_text)
         sent = time.time_ns() - 1_000_000_000
-        await request_join(self.client, invite, profile_name=self.name)
+        await request_join(self.client, invite, profile_name=self.name, agent=False)
         return await wait_for_join(
-            self.client, invite, timeout=timeout, poll=0.2, since_ns=sent, profile_name=self.name
+            self.client, invite, timeout=timeout, poll=0.2, since_ns=sent, profile_name=self.name, agent=False
         )
 
     def conversation(self, conversation_id: str) -> XmtpConversation:

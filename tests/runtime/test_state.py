@@ -60,6 +60,11 @@ async def test_history_members_invites(tmp_path: Path) -> None:
     await state.set_member_name("c", "i", "Old", None, 5)
     await state.set_member_name("c", "i", "Older", None, 1)  # an older update never wins
     assert await state.member_name("c", "i") == "Old"
+    await state.set_member_name("c", "i", "From snapshot", None, 9, own=False)  # never over an own update
+    assert await state.member_name("c", "i") == "Old"
+    await state.set_member_name("c", "j", "Snap", None, 9, own=False)
+    await state.set_member_name("c", "j", "Own", None, 2)  # an own update beats a newer snapshot
+    assert await state.member_name("c", "j") == "Own"
     assert await state.use_invite("k", "c", "joiner1") is True
     assert await state.use_invite("k", "c", "joiner1") is True  # the same joiner again: idempotent
     assert await state.use_invite("k", "c", "joiner2") is False

@@ -131,6 +131,7 @@ async def create_conversation(
     image_url: str | None = None,
     emoji: str | None = None,
     profile_name: str | None = None,
+    agent: bool = True,
 ) -> XmtpConversation:
     """A new group we administer, with a fresh invite tag in its appData and our profile."""
     conversation = await client.create_group(
@@ -141,7 +142,11 @@ async def create_conversation(
     )
     if profile_name:
         await conversation.send(
-            cp.profile_update_content(cp.ProfileUpdate(name=profile_name, member_kind=cp.MemberKind.AGENT)),
+            cp.profile_update_content(
+                cp.ProfileUpdate(
+                    name=profile_name, member_kind=cp.MemberKind.AGENT if agent else cp.MemberKind.UNSPECIFIED
+                )
+            ),
             push=False,
         )
     return conversation

@@ -80,12 +80,17 @@ async def request_join(
     invite: SignedInvite,
     *,
     profile_name: str | None = None,
+    agent: bool = True,
     now: datetime | None = None,
 ) -> XmtpConversation:
     """Send the join request to the invite's creator; returns the DM it went into."""
     verify_invite(invite, now or datetime.now(UTC), own_inbox_id=client.inbox_id)
     dm = await client.find_or_create_dm(invite.payload.creator_inbox_id)
-    profile = cc.JoinRequestProfile(name=profile_name, member_kind="agent") if profile_name else None
+    profile = (
+        cc.JoinRequestProfile(name=profile_name, member_kind="agent" if agent else None)
+        if profile_name
+        else None
+    )
     request = cc.JoinRequest(invite_slug=invite.slug.replace("*", ""), profile=profile)
     await dm.send(cc.encode_content(request), push=True)
     await dm.send(cc.encode_text(invite.slug.replace("*", "")), push=True)
@@ -181,6 +186,7 @@ async def wait_for_join(
     poll: float = 1.0,
     since_ns: int = 0,
     profile_name: str | None = None,
+    agent: bool = True,
     progress: Callable[[float], None] | None = None,
 ) -> JoinResult:
     """Wait until we are in the invite's group, the creator refuses, or ``timeout`` passes."""
@@ -196,7 +202,10 @@ async def wait_for_join(
             if profile_name:
                 await group.send(
                     cp.profile_update_content(
-                        cp.ProfileUpdate(name=profile_name, member_kind=cp.MemberKind.AGENT)
+                        cp.ProfileUpdate(
+                            name=profile_name,
+                            member_kind=cp.MemberKind.AGENT if agent else cp.MemberKind.UNSPECIFIED,
+                        )
                     ),
                     push=False,
                 )

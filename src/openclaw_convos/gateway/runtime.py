@@ -53,6 +53,8 @@ from .state import GatewayState
 
 log = logging.getLogger("openclaw_convos.gateway")
 
+SWEEP_SECONDS = 300.0
+"""How often each creator identity sweeps its DMs for join requests (the live stream does the rest)."""
 HEARTBEAT_SECONDS = 5.0
 """How often a running gateway records that it is alive (``status`` reads it)."""
 APOLOGY = "Sorry, I could not answer that just now. Please try again in a moment."
@@ -86,6 +88,8 @@ class Host:
     client: XmtpClient
     stream: MessageStream
     consumer: asyncio.Task[None] | None = None
+    sweeper: asyncio.Task[None] | None = None
+    creator: Creator | None = None
 
 
 @dataclass
@@ -125,7 +129,7 @@ class Gateway:
         self._heartbeat_task: asyncio.Task[None] | None = None
         self.allow_new_installation: set[str] = set()
         """Identities whose first open may add an installation (a ``privateKey`` from the config)."""
-        self._admitted_joiners: list[tuple[str, str]] = []
+        self._admitted_joiners: list[tuple[str, str, str]] = []
         self._last_owner_notice = 0.0
         self._suppressed_notices = 0
         self._started = False
@@ -201,6 +205,10 @@ class Gateway:
         host = Host(stored, client, stream)
         await stream.start()
         host.consumer = asyncio.create_task(self._consume(host), name=f"convos:consume:{stored.id}")
+        if stored.role in ("owner", "creator"):
+            host.sweeper = asyncio.create_task(
+                self._sweep_join_requests(host), name=f"convos:sweep:{stored.id}"
+            )
         self.hosts[stored.id] = host
         self.problems.pop(stored.id, None)
         if stored.conversation_id:
@@ -273,6 +281,8 @@ class Gateway:
         for task in self._join_tasks.values():
             task.cancel()
         for host in self.hosts.values():
+            if host.sweeper is not None:
+                host.sweeper.cancel()
             await host.stream.close()
             if host.consumer is not None:
                 host.consumer.cancel()
@@ -285,7 +295,8 @@ class Gateway:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending)
-        consumers = [h.consumer for h in self.hosts.values() if h.consumer is not None]
+        consumers = [t for h in self.hosts.values() for t in (h.consumer, h.sweeper) if t is not None]
+        consumers += list(self._join_tasks.values())
         if consumers:
             await asyncio.wait(consumers)
         with contextlib.suppress(Exception):
@@ -371,11 +382,18 @@ class Gateway:
         if event.kind is EventKind.PROFILE:
             for inbox_id, name, image in event.profiles:
                 await self.state.set_member_name(
-                    event.conversation_id, inbox_id, name, image, event.sent_at_ns
+                    event.conversation_id,
+                    inbox_id,
+                    name,
+                    image,
+                    event.sent_at_ns,
+                    own=inbox_id == event.sender_inbox_id,
                 )
+            await self.state.advance_cursor(event.conversation_id, event.sent_at_ns)
             return
         if event.kind is EventKind.JOIN_REQUEST:
             await self._on_join_request(host, conversation, event)
+            await self.state.advance_cursor(event.conversation_id, event.sent_at_ns)
             return
         record = await self.state.claim(
             event.message_id, event.conversation_id, event.sender_inbox_id, event.sent_at_ns
@@ -657,24 +675,51 @@ class Gateway:
             return
         await self.state.set_activity(key, name)
 
+    def _creator(self, host: Host) -> Creator:
+        if host.creator is None:
+
+            def admitted(conversation_id: str, inbox_id: str) -> None:
+                self._admitted_joiners.append((host.stored.id, conversation_id, inbox_id))
+
+            host.creator = Creator(host.client, self.state, on_admit=admitted)
+        return host.creator
+
+    async def _after_admits(self) -> None:
+        while self._admitted_joiners:
+            identity_id, conversation_id, inbox_id = self._admitted_joiners.pop(0)
+            host = self.hosts.get(identity_id)
+            if host is not None:
+                await self._on_member_admitted(host, conversation_id, inbox_id)
+        await self.state.set_activity("last_join_at", _iso(self._clock()))
+
     async def _on_join_request(self, host: Host, conversation: XmtpConversation, event: Inbound) -> None:
         """A join request in a DM to one of our identities: the iOS creator's checks, then add."""
         if not event.is_dm or not event.join_slug:
             return
+        creator = self._creator(host)
+        message = host.client.message(event.message_id)
+        if message is not None:
+            outcome = await creator.handle(message)  # keeps a typed request's profile
+        else:
+            request = JoinRequestMessage(
+                event.message_id, event.sender_inbox_id, event.sent_at_ns, event.join_slug
+            )
+            outcome = await creator.process(conversation, request)
+        if outcome is not None and outcome.added:
+            await self._after_admits()
 
-        def admitted(conversation_id: str, inbox_id: str) -> None:
-            self._admitted_joiners.append((conversation_id, inbox_id))
-
-        creator = Creator(host.client, self.state, on_admit=admitted)
-        request = JoinRequestMessage(
-            event.message_id, event.sender_inbox_id, event.sent_at_ns, event.join_slug
-        )
-        outcome = await creator.process(conversation, request)
-        while self._admitted_joiners:
-            conversation_id, inbox_id = self._admitted_joiners.pop()
-            await self._on_member_admitted(host, conversation_id, inbox_id)
-        if outcome.added:
-            await self.state.set_activity("last_join_at", _iso(self._clock()))
+    async def _sweep_join_requests(self, host: Host, interval: float = SWEEP_SECONDS) -> None:
+        """Now and then, catch up on join requests a live stream can miss (a brand-new DM)."""
+        while not self._stopping:
+            try:
+                outcomes = await self._creator(host).sweep()
+                if any(o.added for o in outcomes):
+                    await self._after_admits()
+            except asyncio.CancelledError:
+                raise
+            except ConvosError as exc:
+                log.info("join-request sweep of %s failed: %s", host.stored.id, exc)
+            await asyncio.sleep(interval)
 
     async def _on_member_admitted(self, host: Host, conversation_id: str, inbox_id: str) -> None:
         """The first joiner of the owner conversation becomes the owner (reverse setup)."""

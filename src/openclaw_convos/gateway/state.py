@@ -81,7 +81,11 @@ def _v2(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = (_v1, _v2)
+def _v3(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE members ADD COLUMN own INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS = (_v1, _v2, _v3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,14 +203,27 @@ class GatewayState:
 
     # -- member profiles --
     async def set_member_name(
-        self, conversation_id: str, inbox_id: str, name: str | None, image_url: str | None, at_ns: int
+        self,
+        conversation_id: str,
+        inbox_id: str,
+        name: str | None,
+        image_url: str | None,
+        at_ns: int,
+        *,
+        own: bool = True,
     ) -> None:
+        """Record a member's profile: ``own`` for the member's own update, False for a snapshot entry.
+
+        The newest own update wins; a snapshot entry only fills in for members with no own update.
+        """
         await self._db.execute(
-            "INSERT INTO members (conversation_id, inbox_id, display_name, image_url, updated_ns)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (conversation_id, inbox_id) DO UPDATE SET"
+            "INSERT INTO members (conversation_id, inbox_id, display_name, image_url, updated_ns, own)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (conversation_id, inbox_id) DO UPDATE SET"
             " display_name = excluded.display_name, image_url = excluded.image_url,"
-            " updated_ns = excluded.updated_ns WHERE excluded.updated_ns >= members.updated_ns",
-            (conversation_id, inbox_id, name, image_url, at_ns),
+            " updated_ns = excluded.updated_ns, own = excluded.own"
+            " WHERE (excluded.own > members.own)"
+            " OR (excluded.own = members.own AND excluded.updated_ns >= members.updated_ns)",
+            (conversation_id, inbox_id, name, image_url, at_ns, int(own)),
         )
 
     async def member_name(self, conversation_id: str, inbox_id: str) -> str | None:

@@ -305,8 +305,8 @@ class XmtpConversation:
         await call(f"update app data of {self.id}", self._raw.update_app_data(app_data))
 
     async def set_add_member_policy(self, *, allow: bool) -> None:
-        """Allow admins to add members, or deny adds to everyone (Convos' "lock")."""
-        policy = ffi.FfiPermissionPolicy.ADMIN if allow else ffi.FfiPermissionPolicy.DENY
+        """Let every member add members (the default, as iOS and the CLI unlock), or deny adds (lock)."""
+        policy = ffi.FfiPermissionPolicy.ALLOW if allow else ffi.FfiPermissionPolicy.DENY
         await call(
             f"update add-member policy of {self.id}",
             self._raw.update_permission_policy(ffi.FfiPermissionUpdateType.ADD_MEMBER, policy, None),
