@@ -25,7 +25,7 @@ from ..gateway.identities import IdentityStore, StoredIdentity
 from .console import Console, format_when, parse_duration, qr_text, save_qr_png, short
 from .context import add_network_options, find_conversation, load, overrides_to_save, running_gateway
 from .control import perform, tell_gateway
-from .errors import EXIT_INVITE, EXIT_OK, CliError
+from .errors import EXIT_INVITE, EXIT_OK, CliError, UsageError
 
 # -- describing an invite ------------------------------------------------------------------------
 
@@ -278,6 +278,8 @@ async def cmd_create(args: argparse.Namespace) -> int:
     loaded = load(args)
     now = datetime.now(UTC)
     expires_at = now + parse_duration(args.expires_in) if args.expires_in else None
+    if args.png and not Path(args.png).expanduser().parent.is_dir():
+        raise UsageError(f"cannot save the QR code: the folder of {args.png} does not exist")
     link_env = "production" if loaded.convos.env == "production" else "dev"
     running = running_gateway(loaded.paths)
     if args.conversation:
