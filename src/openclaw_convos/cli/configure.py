@@ -180,9 +180,7 @@ async def cmd_configure(args: argparse.Namespace) -> int:
     if changes:
         await asyncio.to_thread(update_convos_config, loaded.paths.config_path, changes)
     if running_gateway(loaded.paths) is not None:
-        await tell_gateway(loaded, "add_identity", identityId=result.identity.id)
-        if replacing:
-            console.warn("restart `openclaw-convos run` to make the new conversation the owner channel")
+        await tell_gateway(loaded, "add_identity", identityId=result.identity.id, owner=True)
 
     if join.status is JoinStatus.JOINED:
         console.note(

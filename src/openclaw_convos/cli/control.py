@@ -275,14 +275,16 @@ class ControlServer:
     async def handle(self, action: str, params: Params) -> Params:
         log.info("control request: %s", action)
         if action == "add_identity":
+            # a command made or joined a conversation for an identity: serve it now, and take
+            # over the owners that command recorded (configure records the invite's creator)
             stored = self.gateway.identities.load(str(params["identityId"]))
             if stored.id not in self.gateway.hosts:
                 await self.gateway.add_identity(stored)
-            if (
-                stored.role == "owner"
-                and stored.conversation_id
-                and self.gateway.owner_conversation_id is None
-            ):
+            owners = (await self.gateway.state.activity()).get("owners")
+            for inbox_id in json.loads(owners) if owners else []:
+                await self.gateway.add_owner(str(inbox_id))
+            takes_over = bool(params.get("owner")) or self.gateway.owner_conversation_id is None
+            if stored.role == "owner" and stored.conversation_id and takes_over:
                 self.gateway.owner_conversation_id = stored.conversation_id
             return {"serving": len(self.gateway.hosts)}
         if action == "ping":

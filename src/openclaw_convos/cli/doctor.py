@@ -18,7 +18,7 @@ from ..errors import ConfigError, ConvosError
 from ..gateway.config import ENVS, LoadedConfig
 from ..gateway.pairing import WILDCARD
 from ..gateway.paths import StatePaths, resolve_state_paths
-from .console import Console, short
+from .console import Console, Progress, short
 from .context import add_network_options, identities, load, owner_conversation_id, running_gateway
 from .errors import EXIT_ERROR, EXIT_OK
 from .run import agent_description
@@ -119,7 +119,9 @@ def check_permissions(report: Report, paths: StatePaths, *, config_has_secret: b
             )
 
 
-async def run_checks(report: Report, loaded: LoadedConfig, *, timeout: float) -> None:
+async def run_checks(
+    report: Report, loaded: LoadedConfig, *, timeout: float, progress: Progress | None = None
+) -> None:
     cfg = loaded.convos
     if not cfg.enabled:
         report.add("warn", "config", "channels.convos.enabled is false: `run` refuses to start")
@@ -175,6 +177,8 @@ async def run_checks(report: Report, loaded: LoadedConfig, *, timeout: float) ->
 
     pool = BackendPool(cfg.endpoint())
     started = time.monotonic()
+    if progress is not None:
+        progress.update(f"Reaching the XMTP node at {pool.endpoint.url}…")
     try:
         await pool.probe(timeout=timeout)
     except ConvosError as exc:
@@ -224,6 +228,8 @@ async def check_installations(report: Report, pool: Any, stored: list[Any], *, t
 async def cmd_doctor(args: argparse.Namespace) -> int:
     console = Console()
     report = Report()
+    if not args.json:
+        console.say("openclaw-convos doctor")
     try:
         loaded = load(args)
     except ConfigError as exc:
@@ -234,7 +240,12 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
             report.add("ok", "config", f"{loaded.paths.config_path} is valid")
         else:
             report.add("warn", "config", f"{loaded.paths.config_path} does not exist yet (defaults apply)")
-        await run_checks(report, loaded, timeout=args.timeout)
+        progress = None if args.json else console.progress()
+        try:
+            await run_checks(report, loaded, timeout=args.timeout, progress=progress)
+        finally:
+            if progress is not None:
+                progress.done()
         secret = loaded.convos.private_key is not None or loaded.convos.pool_api_key is not None
         check_permissions(report, loaded.paths, config_has_secret=secret)
     else:
@@ -248,7 +259,6 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
             }
         )
     else:
-        console.say("openclaw-convos doctor")
         for c in report.checks:
             console.say(f"  [{_SHOWN[c.level]}] {c.name:<13} {c.detail}")
         fails = sum(c.level == "fail" for c in report.checks)
