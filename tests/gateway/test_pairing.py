@@ -97,13 +97,14 @@ def test_pairing_reply_text() -> None:
         "Pairing code: ABCD2345\n"
         "\n"
         "Ask the bot owner to approve with:\n"
-        "openclaw pairing approve convos <code>"
+        "openclaw-convos pairing approve ABCD2345\n"
+        "(or, with OpenClaw: openclaw pairing approve convos <code>)"
     )
 
 
 def test_pairing_reply_with_profile() -> None:
     text = build_pairing_reply(BOB, "ABCD2345", profile="work")
-    assert text.endswith("\nopenclaw --profile work pairing approve convos <code>")
+    assert text.endswith("\n(or, with OpenClaw: openclaw --profile work pairing approve convos <code>)")
     assert approve_command() == "openclaw pairing approve convos <code>"
 
 

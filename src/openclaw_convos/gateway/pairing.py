@@ -136,6 +136,9 @@ def approve_command(channel: str = CHANNEL_ID, *, profile: str | None = None) ->
 def build_pairing_reply(sender_inbox_id: str, code: str, *, profile: str | None = None) -> str:
     """The message sent to an unknown sender (``buildPairingReply``, with a Convos id line).
 
+    It names our command with the real code first (the owner may not run OpenClaw), then
+    OpenClaw's own line, which works too since both use the same store files.
+
     ``profile`` is the value of ``OPENCLAW_PROFILE``, if set.
     """
     return "\n".join(
@@ -147,7 +150,8 @@ def build_pairing_reply(sender_inbox_id: str, code: str, *, profile: str | None 
             f"Pairing code: {code}",
             "",
             "Ask the bot owner to approve with:",
-            approve_command(CHANNEL_ID, profile=profile),
+            f"openclaw-convos pairing approve {code}",
+            f"(or, with OpenClaw: {approve_command(CHANNEL_ID, profile=profile)})",
         ]
     )
 
