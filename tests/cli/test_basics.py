@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -63,3 +64,14 @@ def test_qr_text_is_a_square_of_half_blocks() -> None:
     assert len({len(line) for line in lines}) == 1
     assert set(text) <= set(" ▀▄█\n")
     assert len(lines) == (len(lines[0]) + 1) // 2  # two modules per character row
+
+
+def test_native_noise_is_dropped_and_the_rest_kept(capfd: pytest.CaptureFixture[str]) -> None:
+    from openclaw_convos.cli.stderr_filter import NATIVE_NOISE, native_noise_filtered
+
+    with native_noise_filtered():
+        os.write(2, b"2026-01-01 WARN CORE " + NATIVE_NOISE[0] + b"\n")
+        os.write(2, b"a real problem\n")
+        os.write(2, b"no newline at the end")
+    err = capfd.readouterr().err
+    assert err == "a real problem\nno newline at the end"

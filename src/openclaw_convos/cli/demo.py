@@ -15,10 +15,9 @@ import contextlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,43 +31,6 @@ if TYPE_CHECKING:
 AGENT_NAME = "OpenClaw"
 SAYS = "\u203a"  # a single right-pointing angle quote
 _HERMETIC_PREFIXES = ("OPENCLAW_", "CLAWDBOT_")
-
-
-# SQLCipher inside libxmtp writes this to fd 2 whenever a client opens its database; harmless.
-_NATIVE_NOISE = ("sqlcipherCodecAttach: no codec attached to db",)
-
-
-@contextlib.contextmanager
-def native_stderr_filtered() -> Iterator[None]:
-    """Keep libxmtp's SQLCipher chatter out of the transcript; everything else on stderr is kept.
-
-    fd 2 points at a temporary file meanwhile; its lines, minus the known noise, are written to
-    the real stderr afterwards (also on failure).
-    """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield
-        finally:
-            with contextlib.suppress(OSError, ValueError):
-                sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            kept = [
-                line
-                for line in capture.read().decode("utf-8", "replace").splitlines()
-                if not any(noise in line for noise in _NATIVE_NOISE)
-            ]
-            if kept:
-                sys.stderr.write("\n".join(kept) + "\n")
-                sys.stderr.flush()
 
 
 class DemoFailed(CliError):
@@ -373,8 +335,7 @@ async def run_demo(console: Console, *, keep: bool = False, environ: Mapping[str
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
-    with native_stderr_filtered():
-        return await run_demo(Console(), keep=args.keep)
+    return await run_demo(Console(), keep=args.keep)
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:

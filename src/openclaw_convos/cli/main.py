@@ -28,6 +28,7 @@ from .errors import (
     EXIT_USAGE,
     CliError,
 )
+from .stderr_filter import native_noise_filtered
 
 # libxmtp logs INFO lines to stdout unless RUST_LOG is set before its first call (nothing above
 # loads it; the commands import it lazily).
@@ -131,8 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.state_dir:
         os.environ["OPENCLAW_STATE_DIR"] = args.state_dir
     handler: Handler = args.handler
+    quiet = contextlib.nullcontext() if args.debug else native_noise_filtered()
     try:
-        return asyncio.run(handler(args))
+        with quiet:
+            return asyncio.run(handler(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
