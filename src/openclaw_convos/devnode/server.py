@@ -86,6 +86,9 @@ def _stream(
         except RpcAbort as exc:
             failure = exc
         except Exception as exc:
+            if context.cancelled() or context.done():  # the client hung up mid-write: a normal end
+                logger.debug("stream %s ended: the client went away (%s)", path, type(exc).__name__)
+                return
             logger.exception("stream %s failed", path)
             failure = RpcAbort(grpc.StatusCode.INTERNAL, f"internal error: {exc}")
         logger.debug("stream %s -> %s %s", path, failure.code.name, failure.details)
