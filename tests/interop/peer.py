@@ -412,6 +412,8 @@ class CliProcess:
     events: list[dict[str, Any]] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
+    on_event: Callable[[dict[str, Any]], None] | None = None
+    """Called with every JSON event as it is read (for drivers such as an echo loop)."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _readers: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -434,7 +436,10 @@ class CliProcess:
             self.lines.append(line)
             if line.startswith("{"):
                 with contextlib.suppress(json.JSONDecodeError):
-                    self.events.append(json.loads(line))
+                    event = json.loads(line)
+                    self.events.append(event)
+                    if self.on_event is not None:
+                        self.on_event(event)
             self._changed.set()
         self._changed.set()
 
