@@ -76,6 +76,9 @@ class GatewaySettings:
     max_concurrent_turns: int = 8
     history_limit: int = 20
     typing_indicator: bool = True
+    typing_delay: float = 0.4
+    """The typing indicator goes out only when the agent takes longer than this (seconds): a fast
+    answer then costs one message instead of three (indicator on, answer, indicator off)."""
     owner_notice_interval: float = 10.0
     """At most one pairing notice to the owner per this many seconds (the rest are summarised)."""
 
@@ -555,8 +558,10 @@ class Gateway:
         self.turns_started += 1
         typing = self.settings.typing_indicator
         async with self._turns:
-            if typing:
-                await self._typing(conversation, True)
+            typing_sent = asyncio.Event()
+            typing_task = (
+                asyncio.create_task(self._typing_soon(conversation, typing_sent)) if typing else None
+            )
             try:
                 return await asyncio.wait_for(self.agent.respond(turn), self.settings.turn_timeout)
             except TimeoutError:
@@ -573,8 +578,19 @@ class Gateway:
                 log.warning("agent %s failed on %s: %s", self.agent.name, event.message_id, exc)
                 return AgentReply(text=APOLOGY)
             finally:
-                if typing:
-                    await self._typing(conversation, False)
+                if typing_task is not None:
+                    if not typing_sent.is_set():
+                        typing_task.cancel()  # still waiting: nothing went out
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await typing_task
+                    if typing_sent.is_set():
+                        await self._typing(conversation, False)
+
+    async def _typing_soon(self, conversation: XmtpConversation, sending: asyncio.Event) -> None:
+        """After ``typing_delay``, show the typing indicator (``sending`` is set before it goes out)."""
+        await asyncio.sleep(self.settings.typing_delay)
+        sending.set()
+        await self._typing(conversation, True)
 
     async def _typing(self, conversation: XmtpConversation, active: bool) -> None:
         try:
