@@ -197,13 +197,10 @@ async def check_installations(report: Report, pool: Any, stored: list[Any], *, t
         return
     # the inbox state is read with the node's API directly: opening an identity here could clash
     # with a running gateway that has it open
-    from ..xmtp.client import _installation_count
-
-    api = await pool.acquire()
     worst = 0
     for item in stored:
         try:
-            count = await _installation_count(api, item.inbox_id, timeout)
+            count = await pool.installation_count(item.inbox_id, timeout)
         except ConvosError as exc:
             report.add("warn", "installations", f"inbox {short(item.inbox_id)}: not read ({exc})")
             continue

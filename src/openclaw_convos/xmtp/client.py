@@ -108,15 +108,23 @@ class BackendPool:
             self._handed_out += 1
             return backend
 
+    async def installation_count(self, inbox_id: str, timeout: float = DEFAULT_TIMEOUT) -> int:
+        """How many installations ``inbox_id`` has (of the 10 allowed), asked of the node without a client."""
+        return await _installation_count(await self._any_backend(), inbox_id, timeout)
+
+    async def _any_backend(self) -> ffi.XmtpApiClient:
+        """A backend for one-off questions (no client is built on it)."""
+        async with self._lock:
+            if not self._backends:
+                self._backends.append(await self._connect())
+            return self._backends[0]
+
     async def probe(self, timeout: float = 5.0) -> None:
         """Ask the node a real question; raise NodeUnreachable when it does not answer.
 
         (libxmtp's ``is_connected`` answers True even when nothing listens.)
         """
-        async with self._lock:
-            if not self._backends:
-                self._backends.append(await self._connect())
-            backend = self._backends[0]
+        backend = await self._any_backend()
         await call(
             f"reach the XMTP node at {self.endpoint.url}",
             ffi.get_inbox_id_for_identifier(backend, _identifier(_PROBE_IDENTIFIER)),
