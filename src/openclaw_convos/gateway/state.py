@@ -280,6 +280,11 @@ class GatewayState:
         rows = await self._db.fetchall("SELECT key, value FROM activity")
         return {str(r["key"]): str(r["value"]) for r in rows}
 
+    async def activity_value(self, key: str) -> str | None:
+        """One activity entry (the whole table grows with the identities: two keys each)."""
+        row = await self._db.fetchone("SELECT value FROM activity WHERE key = ?", (key,))
+        return None if row is None else str(row["value"])
+
 
 def _record(row: sqlite3.Row) -> InboundRecord:
     return InboundRecord(
