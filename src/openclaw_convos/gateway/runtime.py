@@ -526,14 +526,15 @@ class Gateway:
 
     async def _run_turn(self, host: Host, conversation: XmtpConversation, event: Inbound) -> AgentReply:
         history = await self.state.history(event.conversation_id, self.settings.history_limit)
+        names: dict[str, str | None] = {}  # one lookup per sender, not one per history item
+        for sender in {h.sender for h in history if h.sender}:
+            names[sender] = await self.state.member_name(event.conversation_id, sender)
         items = [
             HistoryItem(
                 role="assistant" if h.role == "assistant" else "user",
                 text=h.text,
                 sender_inbox_id=h.sender,
-                sender_name=await self.state.member_name(event.conversation_id, h.sender)
-                if h.sender
-                else None,
+                sender_name=names.get(h.sender) if h.sender else None,
             )
             for h in history
         ]
@@ -679,7 +680,7 @@ class Gateway:
         """Announce our display name once per conversation (so Convos does not show "Somebody")."""
         key = f"profile:{conversation_id}"
         name = self.settings.display_name
-        if (await self.state.activity()).get(key) == name:
+        if await self.state.activity_value(key) == name:
             return
         conversation = host.client.conversation(conversation_id)
         if conversation is None:
