@@ -38,9 +38,15 @@ _LIBXMTP_ERRORS: tuple[type[BaseException], ...] = (
 
 
 async def call(what: str, awaitable: Awaitable[T], timeout: float | None = DEFAULT_TIMEOUT) -> T:
-    """Await a libxmtp coroutine with a time limit, mapping its errors to ours."""
+    """Await a libxmtp coroutine with a time limit, mapping its errors to ours.
+
+    ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` returns the result and
+    drops a cancellation that arrives as the call completes, so a cancelled task ran on (and a
+    gateway's ``stop`` could wait for a 300 s sleep).
+    """
     try:
-        return await asyncio.wait_for(awaitable, timeout)
+        async with asyncio.timeout(timeout):
+            return await awaitable
     except TimeoutError:
         raise NodeUnreachable(f"{what}: no answer from the XMTP node within {timeout:g}s") from None
     except _LIBXMTP_ERRORS as exc:
