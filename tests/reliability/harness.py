@@ -177,6 +177,7 @@ class GatewayProcess:
         self.starts = 0
         self.kills = 0
         self.stderr_path = out / "stderr.log"
+        self._drain: asyncio.Task[None] | None = None
 
     def argv(self) -> list[str]:
         return [
@@ -222,7 +223,19 @@ class GatewayProcess:
                 code = await self.proc.wait()
                 raise RuntimeError(f"the gateway process exited ({code}): {self.stderr_tail()}")
             if line.startswith(b"READY "):
+                self._drain = asyncio.create_task(self._drain_stdout(self.proc.stdout))
                 return dict(json.loads(line[6:]))
+            self._stdout_log(line)
+
+    def _stdout_log(self, line: bytes) -> None:
+        with open(self.out / "stdout.log", "ab") as handle:
+            handle.write(line)
+
+    async def _drain_stdout(self, stream: asyncio.StreamReader) -> None:
+        """Keep reading what the process prints after READY (libxmtp logs go to stdout), so
+        it never blocks on a full pipe; kept in ``stdout.log``."""
+        while line := await stream.readline():
+            self._stdout_log(line)
 
     async def start(self, timeout: float = 60.0) -> dict[str, Any]:
         await self.spawn()
@@ -234,6 +247,17 @@ class GatewayProcess:
             self.proc.send_signal(signal.SIGKILL)
             await self.proc.wait()
             self.kills += 1
+        await self._drained()
+
+    async def _drained(self) -> None:
+        if self._drain is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._drain, 10)
+            self._drain = None
+
+    def stdout_text(self) -> str:
+        path = self.out / "stdout.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     async def terminate(self, timeout: float = 30.0) -> int:
         if self.proc is None:
@@ -245,6 +269,7 @@ class GatewayProcess:
             except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
+        await self._drained()
         return int(self.proc.returncode or 0)
 
     async def run_to_exit(self, timeout: float = 60.0) -> tuple[int, str]:
@@ -270,6 +295,7 @@ class GatewayProcess:
         if self.proc is not None and self.proc.returncode is None:
             self.proc.kill()
             await self.proc.wait()
+        await self._drained()
 
     def stderr_tail(self, lines: int = 20) -> str:
         try:
