@@ -8,6 +8,7 @@ A message that does not decode becomes an ``IGNORED`` event, never an exception.
 from __future__ import annotations
 
 import logging
+import re
 
 from ..convos import content as cc
 from ..convos import profiles as cp
@@ -17,6 +18,21 @@ from ..xmtp import content as xc
 from .events import EventKind, Inbound
 
 log = logging.getLogger("openclaw_convos.gateway.wire")
+
+MAX_DISPLAY_NAME = 100
+"""Longest member name we keep (characters); a peer chooses it, and it reaches the owner and agent."""
+_UNPRINTABLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]+")
+
+
+def display_name(name: str | None) -> str | None:
+    """A peer-chosen name made safe to show: one line, no control, zero-width or bidi-override
+    characters, at most :data:`MAX_DISPLAY_NAME` characters (cut with "…"); None when blank."""
+    if name is None:
+        return None
+    cleaned = _UNPRINTABLE.sub(" ", name).strip()
+    if len(cleaned) > MAX_DISPLAY_NAME:
+        cleaned = cleaned[: MAX_DISPLAY_NAME - 1].rstrip() + "…"
+    return cleaned or None
 
 
 def normalize(message: XmtpMessage, identity_id: str, is_dm: bool) -> Inbound | None:
@@ -70,16 +86,20 @@ def _convos(message: XmtpMessage, base: dict[str, object]) -> Inbound:
         image = decoded.encrypted_image.url if decoded.encrypted_image is not None else None
         return Inbound(
             kind=EventKind.PROFILE,
-            profiles=((message.sender_inbox_id, decoded.name, image),),
+            profiles=((message.sender_inbox_id, display_name(decoded.name), image),),
             **base,  # type: ignore[arg-type]
         )
     if isinstance(decoded, cp.ProfileSnapshot):
         return Inbound(
             kind=EventKind.PROFILE,
             profiles=tuple(
-                (p.inbox_id, p.name, p.encrypted_image.url if p.encrypted_image is not None else None)
+                (
+                    p.inbox_id,
+                    display_name(p.name),
+                    p.encrypted_image.url if p.encrypted_image is not None else None,
+                )
                 for p in decoded.profiles
-                if p.name
+                if display_name(p.name)
             ),
             **base,  # type: ignore[arg-type]
         )
