@@ -82,8 +82,8 @@ class Bomb:
 
 DEFLATE_10 = _zeros_deflated(10, -15)  # ~10 KB that inflate to 10 MiB
 ZLIB_40 = _zeros_deflated(40, 15)  # ~40 KB -> 40 MiB
-DEFLATE_200 = _zeros_deflated(200, 15)  # ~200 KB -> 200 MiB
-GZIP_200 = _zeros_deflated(200, 31)
+DEFLATE_100 = _zeros_deflated(100, 15)  # ~100 KB -> 100 MiB (10 x the limit)
+GZIP_100 = _zeros_deflated(100, 31)
 
 
 def _normalise_join_request(content: bytes) -> object:
@@ -158,16 +158,16 @@ BOMBS = [
         8,
     ),
     Bomb(
-        "content: DEFLATE body -> 200 MiB",
-        lambda: _compressed_envelope(cc.JOIN_REQUEST, DEFLATE_200, 0),
+        "content: DEFLATE body -> 100 MiB",
+        lambda: _compressed_envelope(cc.JOIN_REQUEST, DEFLATE_100, 0),
         cc.decode_content,
         ContentTooLarge,
         0.5,
         24,
     ),
     Bomb(
-        "content: GZIP body -> 200 MiB",
-        lambda: _compressed_envelope(cc.TYPING_INDICATOR, GZIP_200, 1),
+        "content: GZIP body -> 100 MiB",
+        lambda: _compressed_envelope(cc.TYPING_INDICATOR, GZIP_100, 1),
         cc.decode_content,
         ContentTooLarge,
         0.5,
@@ -191,7 +191,7 @@ BOMBS = [
     ),
     Bomb(
         "gateway: DEFLATE bomb as a join request",
-        lambda: _compressed_envelope(cc.JOIN_REQUEST, DEFLATE_200, 0),
+        lambda: _compressed_envelope(cc.JOIN_REQUEST, DEFLATE_100, 0),
         _normalise_join_request,
         ContentTooLarge,
         0.5,

@@ -20,8 +20,8 @@ from openclaw_convos.convos.encoded import encode_envelope
 from . import targets
 
 SEEDS = targets.seeds()
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SLOW_TARGET = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW_TARGET = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 INTERESTING = (0x00, 0x01, 0x1F, 0x2A, 0x3D, 0x78, 0x7F, 0x80, 0xFF)
 
 
@@ -94,7 +94,7 @@ KEYS = ["inviteSlug", "profile", "metadata", "errorType", "inviteTag", "timestam
 KEYS += ["handledMessageId", "isTyping", "expiresAt", "name", "imageURL", "memberKind"]
 
 
-@FAST
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(CONVOS_TYPES),
     st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6),

@@ -109,6 +109,7 @@ async def _outage(place: Place, node: Node, tmp_path: Path, outage: float) -> No
         )
 
 
+@pytest.mark.slow
 async def test_short_outage(place: Place, node: Node, tmp_path: Path) -> None:
     await _outage(place, node, tmp_path, outage=3.0)
 

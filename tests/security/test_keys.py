@@ -58,7 +58,10 @@ async def test_keys_never_appear_in_logs_status_errors_or_files(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
-    alice, owner_room = await setup_owner(place)
+    place.config_path.chmod(0o600)
+    alice, owner_room = await setup_owner(place)  # configure --invite rewrites the config: mode kept
+    assert mode(place.config_path) == 0o600 == mode(place.config_path.with_name("openclaw.json.bak"))
+    assert json.loads(place.config_path.read_text())["channels"]["convos"]["ownerConversationId"]
     async with open_gateway(place.load(), EchoAgent()) as gateway:
         room = await create_owned_conversation(place.load(), name="Room", gateway=gateway)
         agent = gateway.hosts[room.identity.id].client.inbox_id
@@ -203,11 +206,3 @@ def test_new_config_is_0600_in_a_0700_folder(tmp_path: Path) -> None:
     with umask(0):
         update_convos_config(config, {"enabled": True})
     assert mode(config) == 0o600 and mode(config.parent) == 0o700
-
-
-async def test_setup_keeps_the_config_mode(place: Place) -> None:
-    place.config_path.chmod(0o600)
-    await setup_owner(place)  # configure --invite rewrites the config
-    assert mode(place.config_path) == 0o600
-    assert mode(place.config_path.with_name("openclaw.json.bak")) == 0o600
-    assert json.loads(place.config_path.read_text())["channels"]["convos"]["ownerConversationId"]
