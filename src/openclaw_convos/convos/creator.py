@@ -244,19 +244,21 @@ class Creator:
             return None
         return await self.process(dm, request)
 
-    async def sweep(self, *, window_s: float | None = None) -> list[JoinOutcome]:
+    async def sweep(self, *, window_s: float | None = None, sync: bool = True) -> list[JoinOutcome]:
         """Catch up: process the join requests of the last ``window_s`` seconds in every DM.
 
-        Fetches new conversations and messages first, then reads every DM whose consent is
+        Fetches new conversations and messages first (``sync=False`` skips that when the caller
+        has just synced, e.g. a stream's catch-up), then reads every DM whose consent is
         ``unknown`` or ``allowed``, oldest request first. Requests already in the ledger cost
         nothing; a blocked sender ends its DM's scan. Run it after (re)starting and now and then,
         next to the live stream: a request in a brand-new DM can slip past a stream.
         """
         window = self.window_s if window_s is None else window_s
-        try:
-            await self.client.sync_all()
-        except ConvosError as exc:
-            log.info("sync before the join-request sweep failed: %s", exc)
+        if sync:
+            try:
+                await self.client.sync_all()
+            except ConvosError as exc:
+                log.info("sync before the join-request sweep failed: %s", exc)
         since_ns = self._now_ns() - int(window * 1_000_000_000)
         outcomes: list[JoinOutcome] = []
         for dm in await self.client.list_conversations():
