@@ -726,10 +726,16 @@ class Gateway:
             await self._after_admits()
 
     async def _sweep_join_requests(self, host: Host, interval: float = SWEEP_SECONDS) -> None:
-        """Now and then, catch up on join requests a live stream can miss (a brand-new DM)."""
+        """Now and then, catch up on join requests a live stream can miss (a brand-new DM).
+
+        The first sweep follows the stream's catch-up, which has just synced everything, so it
+        does not sync again (that was half the node requests of a start-up).
+        """
+        just_synced = True
         while not self._stopping:
+            sync, just_synced = not just_synced, False
             try:
-                outcomes = await self._creator(host).sweep()
+                outcomes = await self._creator(host).sweep(sync=sync)
                 if any(o.added for o in outcomes):
                     await self._after_admits()
             except asyncio.CancelledError:
