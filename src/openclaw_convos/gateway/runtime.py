@@ -729,7 +729,7 @@ class Gateway:
         """Now and then, catch up on join requests a live stream can miss (a brand-new DM).
 
         The first sweep follows the stream's catch-up, which has just synced everything, so it
-        does not sync again (that was half the node requests of a start-up).
+        does not sync again (that was two of the eight node requests per identity at start-up).
         """
         just_synced = True
         while not self._stopping:
