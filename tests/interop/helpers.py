@@ -162,7 +162,7 @@ async def we_create(world: Interop, gateway: Gateway, **options: Any) -> Created
 
 
 class ScriptedAgent(AgentBase):
-    """Echoes texts; reacts with 👍 and quotes when asked to (``react`` / ``quote`` in the text)."""
+    """Echoes texts; reacts with 👍 to ``react``, answers replies and reactions, takes 1 s for ``slowly``."""
 
     name = "scripted"
 
@@ -177,6 +177,8 @@ class ScriptedAgent(AgentBase):
             return AgentReply(react="👍")
         if turn.reply_to_text is not None:
             return AgentReply(text=f"you replied to: {turn.reply_to_text}")
+        if "slowly" in turn.text:
+            await asyncio.sleep(1.0)  # longer than the gateway's typing_delay
         return AgentReply(text=turn.text)
 
 

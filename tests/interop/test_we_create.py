@@ -8,6 +8,7 @@ from .conftest import Interop
 from .helpers import (
     ScriptedAgent,
     cli_joins,
+    cli_messages,
     cli_stream,
     running_gateway,
     type_id,
@@ -73,7 +74,20 @@ async def test_cli_joins_our_invite_and_chats_with_reactions_and_replies(interop
         assert reaction["content"] == f"reacted 👍 to {asked['messageId']}"
         await gateway.idle()
 
-        turns = [(t.text, t.reaction, t.reply_to_text) for t in agent.turns]
+        # a slow turn shows the typing indicator (on, then off); fast turns send none
+        await bob.json("conversation", "send-text", room, "answer slowly")
+        await wait_cli_message(
+            bob, room, lambda m: m["senderInboxId"] == ours and m["content"] == "answer slowly"
+        )
+        seen = [
+            (type_id(m), m["content"]) for m in await cli_messages(bob, room) if m["senderInboxId"] == ours
+        ]
+        typing = [content for kind, content in seen if kind == "typing_indicator"]
+        assert typing == ['{"isTyping":true}', '{"isTyping":false}'], seen
+        # (the gateway clears the indicator when the agent returns, just before the answer goes out)
+        assert seen.index(("typing_indicator", '{"isTyping":true}')) < seen.index(("text", "answer slowly"))
+
+        turns = [(t.text, t.reaction, t.reply_to_text) for t in agent.turns[:4]]
         assert turns == [
             ("hi agent", None, None),
             ("", "🎉", "hi agent"),
