@@ -76,6 +76,45 @@ class Node:
             self._node = None
 
 
+class ExternalNode:
+    """A devnode in its own process (``python -m openclaw_convos.devnode``): for floods, where a
+    node sharing the test process's GIL with the attackers would be the bottleneck."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.url = ""
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> ExternalNode:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "openclaw_convos.devnode",
+            "--port",
+            "0",
+            "--db",
+            str(self.db_path),
+            stdout=asyncio.subprocess.PIPE,
+            env=dict(os.environ, RUST_LOG="off"),
+        )
+        assert self.proc.stdout is not None
+        line = (await asyncio.wait_for(self.proc.stdout.readline(), 30)).decode()
+        if "listening on " not in line:
+            await self.__aexit__()
+            raise RuntimeError(f"the devnode did not start: {line!r}")
+        self.url = line.split("listening on ", 1)[1].split()[0]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
 @dataclass
 class Place:
     """A state folder (``root/state``) whose config points at ``url``, and the users around it."""

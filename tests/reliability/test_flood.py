@@ -41,7 +41,7 @@ from openclaw_convos.gateway.service import create_owned_conversation
 from openclaw_convos.xmtp import BackendPool, Endpoint, Identity, IdentityKeys, XmtpClient, XmtpConversation
 from openclaw_convos.xmtp import content as xc
 
-from .harness import ECHO_PREFIX, GatewayProcess, Place, conversation_texts, setup_owner
+from .harness import ECHO_PREFIX, ExternalNode, GatewayProcess, Place, conversation_texts, setup_owner
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,11 @@ async def test_flood_quick(place: Place, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-async def test_flood_10000_junk_join_requests_and_1000_stranger_messages(
-    place: Place, tmp_path: Path
-) -> None:
-    await _flood(place, tmp_path, FULL)
+async def test_flood_10000_junk_join_requests_and_1000_stranger_messages(tmp_path: Path) -> None:
+    async with ExternalNode(tmp_path / "node.sqlite3") as node:  # its own process: its own core
+        place = Place(tmp_path, node.url, BackendPool(Endpoint(node.url)))
+        place.write_config()
+        try:
+            await _flood(place, tmp_path, FULL)
+        finally:
+            await place.close()
