@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -70,12 +71,17 @@ async def start_side(*args: str, timeout: float = 300.0, profile: Path | None = 
     if profile is not None:
         spy = str(Path(sys.executable).parent / "py-spy")
         argv = [spy, "record", "-r", "250", "-o", str(profile), "-f", PROFILE_FORMAT, "--", *argv]
+    logs = os.environ.get("BENCH_SIDE_LOGS")  # a folder: keep each side's stderr there
+    stderr = None
+    if logs:
+        Path(logs).mkdir(parents=True, exist_ok=True)
+        stderr = open(Path(logs) / f"{args[0]}-{len(os.listdir(logs))}.stderr", "wb")  # noqa: SIM115, ASYNC230
     proc = await asyncio.create_subprocess_exec(
         *argv,
         cwd=REPO,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
-        stderr=None,
+        stderr=stderr,
     )
     assert proc.stdout is not None
     async with asyncio.timeout(timeout):

@@ -55,6 +55,8 @@ async def raw(folder: Path, count: int) -> None:
             await stack.enter_async_context(raw_stream(client, sink))
         print(json.dumps({"inboxes": [c.inbox_id for c in clients]}), flush=True)
         await _stdin_closed()
+    for client in clients:
+        client.close()
     print(json.dumps({"done": echoed, "rss_kb": rss_kb()}), flush=True)
 
 
@@ -81,6 +83,10 @@ def main() -> None:
     mode = sys.argv[1]
     if mode == "raw":
         asyncio.run(raw(Path(sys.argv[2]), int(sys.argv[3])))
+        # Without this, libxmtp's runtime threads sometimes panic while the interpreter finalizes
+        # ("panic in a function that cannot unwind", thread async-compat/tokio-1), after the work.
+        sys.stdout.flush()
+        os._exit(0)
     elif mode == "gateway":
         asyncio.run(gateway(Path(sys.argv[2])))
     else:
