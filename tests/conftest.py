@@ -7,7 +7,7 @@ import os
 # libxmtp logs INFO to stdout unless RUST_LOG is set before its first call.
 os.environ.setdefault("RUST_LOG", "off")
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -46,3 +46,20 @@ def make_client(pool: BackendPool, tmp_path: Path) -> ClientFactory:
         return await XmtpClient.open(identity, pool, **kwargs)  # type: ignore[arg-type]
 
     return factory
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The CLI configures logging when a test runs it in-process; undo that after each test."""
+    import logging
+
+    names = ["", "openclaw_convos", "grpc", "httpx", "httpcore", "hpack", "asyncio"]
+    saved = {name: logging.getLogger(name).level for name in names}
+    handlers = list(logging.getLogger().handlers)
+    yield
+    for name, level in saved.items():
+        logging.getLogger(name).setLevel(level)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
