@@ -104,6 +104,7 @@ def render(
         f"kernel {info.get('kernel')}, Python {info.get('python')}, node {info.get('node', '?')}, "
         f"xmtp-bindings {info.get('xmtp-bindings', '?')}",
         f"- convos-cli: {meta['cli']}",
+        f"- load average (1 min, other work on the machine included): {meta.get('load', '?')}",
         "- devnode: `python -m openclaw_convos.devnode --port 5556` in its own process (in-memory store);"
         " echoing sides in their own processes",
         "",
@@ -138,6 +139,7 @@ def main() -> int:
     args = parse_args()
     results = Results()
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     info = machine()
     commit = git("rev-parse", "HEAD")
     dirty = bool(git("status", "--porcelain", "--", "src"))
@@ -176,6 +178,7 @@ def main() -> int:
         "seconds": time.monotonic() - started,
         "sections": results.seconds,
         "cli": cli_text,
+        "load": f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end",
     }
     baseline = json.loads(args.baseline.read_text()) if args.baseline else None
     text = render(results, info, meta, baseline)
