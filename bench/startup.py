@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -113,6 +114,8 @@ async def _raw(ids_dir: Path, db_dir: Path, stream: bool) -> dict[str, Any]:
     }
     for closer in closers:
         closer.end()
+    for client in clients:
+        client.release_db_connection()
     return out
 
 
@@ -120,9 +123,12 @@ def worker() -> None:
     mode = sys.argv[2]
     if mode == "gateway":
         out = asyncio.run(_gateway(Path(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5])))
+        print(json.dumps(out), flush=True)
     else:
         out = asyncio.run(_raw(Path(sys.argv[3]), Path(sys.argv[4]), mode == "raw+stream"))
-    print(json.dumps(out), flush=True)
+        print(json.dumps(out), flush=True)
+        # raw clients' runtime threads can panic while the interpreter finalizes (after the work)
+        os._exit(0)
 
 
 async def prepare(root: Path, count: int) -> tuple[Path, Path, list[str]]:
