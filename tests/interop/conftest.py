@@ -36,9 +36,14 @@ from .peer import (
 HERE = Path(__file__).parent
 
 
+def _named_here(arg: str) -> bool:
+    path = Path(arg.split("::", 1)[0]).resolve()
+    return path == HERE or HERE in path.parents
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark everything here ``interop``; leave it out unless ``-m`` names interop."""
-    selected = "interop" in (config.getoption("markexpr") or "")
+    """Mark everything here ``interop``; leave it out unless ``-m`` names interop or a path here is given."""
+    selected = "interop" in (config.getoption("markexpr") or "") or any(_named_here(a) for a in config.args)
     keep, dropped = [], []
     for item in items:
         if HERE in Path(str(item.fspath)).parents:
