@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -19,8 +18,8 @@ from typing import Any
 import pytest
 
 from openclaw_convos.devnode import Devnode
-from openclaw_convos.gateway.config import LoadedConfig, load_config
 
+from ..statefolder import StateFolder
 from .peer import (
     CLI_PORT,
     CliInstall,
@@ -97,42 +96,13 @@ def cli_devnode() -> Iterator[Devnode]:
 
 
 @dataclass
-class Interop:
+class Interop(StateFolder):
     """One test's world: our state folder and config (env local), and convos-cli users."""
 
     node: Devnode
     install: CliInstall
     root: Path
     users: list[CliUser] = field(default_factory=list)
-
-    @property
-    def state_dir(self) -> Path:
-        return self.root / "state"
-
-    @property
-    def config_path(self) -> Path:
-        return self.state_dir / "openclaw.json"
-
-    @property
-    def environ(self) -> dict[str, str]:
-        return {"OPENCLAW_STATE_DIR": str(self.state_dir), "OPENCLAW_CONFIG_PATH": str(self.config_path)}
-
-    def write_config(self, **convos: Any) -> None:
-        """``channels.convos`` with env ``local`` and no apiUrl: localhost:5556, as for the CLI."""
-        data: dict[str, Any] = {}
-        if self.config_path.exists():
-            data = json.loads(self.config_path.read_text())
-        section = data.setdefault("channels", {}).setdefault("convos", {})
-        section.update({"env": "local"})
-        section.update(convos)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(json.dumps(data, indent=2))
-
-    def config(self) -> dict[str, Any]:
-        return json.loads(self.config_path.read_text())["channels"]["convos"]  # type: ignore[no-any-return]
-
-    def load(self) -> LoadedConfig:
-        return load_config(environ=self.environ, home=self.root)
 
     def cli_user(self, name: str) -> CliUser:
         user = CliUser(self.install, self.root / "cli" / name.lower(), name)

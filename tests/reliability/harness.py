@@ -24,10 +24,11 @@ from typing import Any
 
 from openclaw_convos.convos.joiner import JoinStatus
 from openclaw_convos.devnode import Devnode
-from openclaw_convos.gateway.config import LoadedConfig, load_config
 from openclaw_convos.gateway.service import configure_with_invite
 from openclaw_convos.simuser import SimulatedUser
 from openclaw_convos.xmtp import BackendPool, XmtpConversation
+
+from ..statefolder import StateFolder
 
 RUNNER = Path(__file__).with_name("gateway_runner.py")
 ECHO_PREFIX = "echo: "
@@ -116,7 +117,7 @@ class ExternalNode:
 
 
 @dataclass
-class Place:
+class Place(StateFolder):
     """A state folder (``root/state``) whose config points at ``url``, and the users around it."""
 
     root: Path
@@ -124,30 +125,8 @@ class Place:
     pool: BackendPool
     users: list[SimulatedUser] = field(default_factory=list)
 
-    @property
-    def state_dir(self) -> Path:
-        return self.root / "state"
-
-    @property
-    def config_path(self) -> Path:
-        return self.state_dir / "openclaw.json"
-
-    @property
-    def environ(self) -> dict[str, str]:
-        return {"OPENCLAW_STATE_DIR": str(self.state_dir), "OPENCLAW_CONFIG_PATH": str(self.config_path)}
-
-    def write_config(self, **convos: Any) -> None:
-        data: dict[str, Any] = {}
-        if self.config_path.exists():
-            data = json.loads(self.config_path.read_text())
-        section = data.setdefault("channels", {}).setdefault("convos", {})
-        section.update({"env": "local", "apiUrl": self.url})
-        section.update(convos)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(json.dumps(data, indent=2))
-
-    def load(self) -> LoadedConfig:
-        return load_config(environ=self.environ, home=self.root)
+    def config_api_url(self) -> str | None:
+        return self.url
 
     async def user(self, name: str, *, start: bool = True) -> SimulatedUser:
         user = await SimulatedUser.create(name, self.pool, self.root / "phones")
