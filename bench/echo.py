@@ -33,9 +33,9 @@ from bench.common import (
     raw_stream,
 )
 from openclaw_convos.convos.invites import parse_invite
-from openclaw_convos.convos.joiner import JoinStatus, request_join, wait_for_join
 from openclaw_convos.gateway.config import load_config
 from openclaw_convos.gateway.identities import IdentityStore
+from openclaw_convos.joinflow.joiner import JoinStatus, request_join, wait_for_join
 from openclaw_convos.xmtp import XmtpClient
 
 CONVERSATIONS = (1, 10, 100)

@@ -16,9 +16,9 @@ from typing import Any
 from tests.interop.peer import CliInstall, CliUser
 
 from bench.common import Figure, Results, pool
-from openclaw_convos.convos.joiner import JoinStatus
 from openclaw_convos.gateway.config import load_config
 from openclaw_convos.gateway.service import configure_with_invite
+from openclaw_convos.joinflow.joiner import JoinStatus
 from openclaw_convos.simuser import SimulatedUser
 
 

@@ -17,11 +17,11 @@ from datetime import datetime
 from pathlib import Path
 
 from .convos import content as cc
-from .convos import creator as cr
 from .convos import profiles as cp
 from .convos.invites import parse_invite
-from .convos.joiner import JoinResult, request_join, wait_for_join
 from .errors import ConvosError
+from .joinflow import creator as cr
+from .joinflow.joiner import JoinResult, request_join, wait_for_join
 from .xmtp import (
     BackendPool,
     Identity,

@@ -104,7 +104,7 @@ async def test_refusals_explain_revoked_and_used_invites(cli: Cli) -> None:
     alice = await cli.user("Alice")
     room = await alice.create_conversation("Closed")
     revoked = alice.invite(room)
-    from openclaw_convos.convos.creator import revoke_invites
+    from openclaw_convos.joinflow.creator import revoke_invites
 
     await revoke_invites(room)
     result = await cli("configure", "--non-interactive", *cli.net, "--invite", revoked, "--timeout", "15")

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from openclaw_convos.agents import Agent, AgentBase, AgentReply, AgentTurn, EchoAgent
-from openclaw_convos.convos.joiner import JoinStatus
 from openclaw_convos.gateway.runtime import Gateway
 from openclaw_convos.gateway.service import (
     CreatedConversation,
@@ -18,6 +17,7 @@ from openclaw_convos.gateway.service import (
     create_owned_conversation,
     open_gateway,
 )
+from openclaw_convos.joinflow.joiner import JoinStatus
 
 from .conftest import Interop
 from .peer import CliError, CliProcess, CliUser

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from openclaw_convos.convos import creator as convos_creator
 from openclaw_convos.convos.invites import parse_invite
-from openclaw_convos.convos.joiner import JoinStatus, check_invite, request_join, wait_for_join
 from openclaw_convos.convos.metadata import decode_app_data
 from openclaw_convos.errors import InviteError
 from openclaw_convos.gateway.runtime import Gateway
+from openclaw_convos.joinflow import creator as convos_creator
+from openclaw_convos.joinflow.joiner import JoinStatus, check_invite, request_join, wait_for_join
 from openclaw_convos.simuser import SimulatedUser
 from openclaw_convos.xmtp import BackendPool, XmtpConversation
 

@@ -19,11 +19,11 @@ import pytest
 
 from openclaw_convos.convos import content as cc
 from openclaw_convos.convos import profiles as cp
-from openclaw_convos.convos.creator import Creator, JoinLedger, JoinOutcome, MemoryLedger
 from openclaw_convos.convos.invites import SignedInvite, parse_invite
 from openclaw_convos.convos.join import JoinAction
-from openclaw_convos.convos.joiner import JoinResult, request_join, wait_for_join
 from openclaw_convos.errors import ConvosError
+from openclaw_convos.joinflow.creator import Creator, JoinLedger, JoinOutcome, MemoryLedger
+from openclaw_convos.joinflow.joiner import JoinResult, request_join, wait_for_join
 from openclaw_convos.xmtp import BackendPool, MessageStream, XmtpClient, XmtpConversation
 
 from ..conftest import ClientFactory

@@ -11,9 +11,9 @@ import pytest
 from openclaw_convos.agents import EchoAgent
 from openclaw_convos.convos import profiles as cp
 from openclaw_convos.convos.invites import parse_invite
-from openclaw_convos.convos.joiner import JoinStatus, request_join, wait_for_join
 from openclaw_convos.devnode import Devnode
 from openclaw_convos.gateway.service import configure_with_invite, create_owned_conversation, open_gateway
+from openclaw_convos.joinflow.joiner import JoinStatus, request_join, wait_for_join
 from openclaw_convos.xmtp import BackendPool, Endpoint
 
 from ..scenario.conftest import World

@@ -6,9 +6,9 @@ import time
 
 from openclaw_convos.convos import content as cc
 from openclaw_convos.convos import profiles as cp
-from openclaw_convos.convos.creator import JoinRequestMessage, create_conversation, invite_for
 from openclaw_convos.convos.join import JoinAction
-from openclaw_convos.convos.joiner import JoinStatus, check_invite, request_join, wait_for_join
+from openclaw_convos.joinflow.creator import JoinRequestMessage, create_conversation, invite_for
+from openclaw_convos.joinflow.joiner import JoinStatus, check_invite, request_join, wait_for_join
 from openclaw_convos.xmtp import ConversationKind, MessageKind
 
 from ..conftest import ClientFactory

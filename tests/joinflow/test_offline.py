@@ -6,9 +6,9 @@ import time
 from datetime import timedelta
 
 from openclaw_convos.convos import content as cc
-from openclaw_convos.convos.creator import Creator, create_conversation, invite_for, join_request_of
 from openclaw_convos.convos.join import JoinAction
-from openclaw_convos.convos.joiner import JoinStatus, check_invite, request_join, wait_for_join
+from openclaw_convos.joinflow.creator import Creator, create_conversation, invite_for, join_request_of
+from openclaw_convos.joinflow.joiner import JoinStatus, check_invite, request_join, wait_for_join
 
 from ..conftest import ClientFactory
 from .conftest import PENDING_WAIT, WAIT, CreatorFactory, actions, now, of_type

@@ -9,14 +9,6 @@ from pathlib import Path
 import pytest
 
 from openclaw_convos.convos import content as cc
-from openclaw_convos.convos.creator import (
-    JoinRequestMessage,
-    create_conversation,
-    invite_for,
-    join_request_of,
-    lock,
-    revoke_invites,
-)
 from openclaw_convos.convos.errors import InviteConversationExpired, InviteExpired
 from openclaw_convos.convos.invites import create_invite, parse_invite
 from openclaw_convos.convos.join import (
@@ -26,11 +18,19 @@ from openclaw_convos.convos.join import (
     REASON_TAG_REVOKED,
     JoinAction,
 )
-from openclaw_convos.convos.joiner import JoinStatus, check_invite, request_join, wait_for_join
 from openclaw_convos.convos.metadata import decode_app_data, update_app_data
 from openclaw_convos.convos.tags import new_invite_tag
 from openclaw_convos.errors import XmtpError
 from openclaw_convos.gateway.state import GatewayState
+from openclaw_convos.joinflow.creator import (
+    JoinRequestMessage,
+    create_conversation,
+    invite_for,
+    join_request_of,
+    lock,
+    revoke_invites,
+)
+from openclaw_convos.joinflow.joiner import JoinStatus, check_invite, request_join, wait_for_join
 from openclaw_convos.xmtp import IdentityKeys, XmtpClient
 
 from ..conftest import ClientFactory

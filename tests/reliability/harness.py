@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openclaw_convos.convos.joiner import JoinStatus
 from openclaw_convos.devnode import Devnode
 from openclaw_convos.gateway.service import configure_with_invite
+from openclaw_convos.joinflow.joiner import JoinStatus
 from openclaw_convos.simuser import SimulatedUser
 from openclaw_convos.xmtp import BackendPool, XmtpConversation
 

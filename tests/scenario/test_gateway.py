@@ -6,8 +6,8 @@ import asyncio
 import json
 
 from openclaw_convos.agents import AgentReply, AgentTurn, EchoAgent
-from openclaw_convos.convos.joiner import JoinStatus
 from openclaw_convos.gateway.service import configure_with_invite, create_owned_conversation, open_gateway
+from openclaw_convos.joinflow.joiner import JoinStatus
 from openclaw_convos.simuser import SimulatedUser
 
 from .conftest import World

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 
 from openclaw_convos.agents import EchoAgent
 from openclaw_convos.convos import content as cc
-from openclaw_convos.convos.creator import invite_for, revoke_invites
 from openclaw_convos.convos.invites import create_invite, encode_slug, parse_invite
 from openclaw_convos.convos.join import REASON_SINGLE_USE, REASON_TAG_REVOKED
 from openclaw_convos.convos.proto import invite_pb2
 from openclaw_convos.convos.tags import new_invite_tag
 from openclaw_convos.gateway.runtime import Gateway
 from openclaw_convos.gateway.service import create_owned_conversation, open_gateway
+from openclaw_convos.joinflow.creator import invite_for, revoke_invites
 from openclaw_convos.simuser import SimulatedUser
 from openclaw_convos.xmtp import XmtpConversation
 from openclaw_convos.xmtp import content as xc

@@ -15,11 +15,11 @@ from typing import Any
 
 from ..convos.errors import InviteMalformed, InviteTooLarge
 from ..convos.invites import SignedInvite
-from ..convos.joiner import JoinStatus, check_invite
 from ..errors import InviteError
 from ..gateway.access import DM_POLICIES
 from ..gateway.config import REMOVE, LoadedConfig, update_convos_config
 from ..gateway.pairing import WILDCARD
+from ..joinflow.joiner import JoinStatus, check_invite
 from .console import Console
 from .context import (
     add_network_options,

@@ -23,12 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..convos import creator as convos_creator
 from ..convos.metadata import decode_app_data
 from ..errors import ConfigError, ConvosError, InviteError, TransportError
 from ..fsutil import ensure_private_dir, write_private_file
 from ..gateway.config import LoadedConfig
 from ..gateway.paths import StatePaths
+from ..joinflow import creator as convos_creator
 from .context import running_gateway
 from .errors import (
     EXIT_CONFIG,

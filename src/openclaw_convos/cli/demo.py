@@ -137,12 +137,12 @@ async def _wait(
 
 
 async def run_demo(console: Console, *, keep: bool = False, environ: Mapping[str, str] | None = None) -> int:
-    from ..convos.joiner import JoinStatus
     from ..convos.links import invite_url
     from ..devnode import Devnode
     from ..gateway.config import load_config
     from ..gateway.runtime import APOLOGY, Gateway
     from ..gateway.service import configure_with_invite, create_owned_conversation, open_gateway
+    from ..joinflow.joiner import JoinStatus
     from ..simuser import SimulatedUser
     from ..xmtp import BackendPool, Endpoint
 

@@ -6,7 +6,7 @@ No I/O and no clock reads: callers pass ``now`` in. Submodules:
 - :mod:`.metadata`: the group's appData (``ConversationCustomMetadata``);
 - :mod:`.content` and :mod:`.encoded`: ``EncodedContent`` and the ``convos.org/*`` types;
 - :mod:`.profiles`: profile updates and snapshots, display names;
-- :mod:`.join`: the creator's decision on a join request;
+- :mod:`.join`: the creator's decision on a join request (the I/O around it is :mod:`openclaw_convos.joinflow`);
 - :mod:`.errors`: the error classes.
 """
 

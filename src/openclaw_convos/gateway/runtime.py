@@ -28,10 +28,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..agents import Agent, AgentReply, AgentTurn, HistoryItem
-from ..convos.creator import Creator, JoinRequestMessage
 from ..convos.invites import parse_invite
-from ..convos.joiner import JoinStatus, wait_for_join
 from ..errors import ConvosError, TransportError
+from ..joinflow.creator import Creator, JoinRequestMessage
+from ..joinflow.joiner import JoinStatus, wait_for_join
 from ..retry import Backoff, retry
 from ..xmtp import (
     BackendPool,

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..agents import Agent, build_agent
-from ..convos import creator as convos_creator
 from ..convos.invites import SignedInvite
-from ..convos.joiner import JoinResult, JoinStatus, check_invite, request_join, wait_for_join
 from ..convos.links import Env
 from ..errors import ConfigError
+from ..joinflow import creator as convos_creator
+from ..joinflow.joiner import JoinResult, JoinStatus, check_invite, request_join, wait_for_join
 from ..xmtp import BackendPool, XmtpClient, XmtpConversation
 from .config import LoadedConfig, update_convos_config
 from .identities import IdentityStore, StoredIdentity

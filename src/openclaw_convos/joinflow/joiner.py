@@ -24,15 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..convos import content as cc
+from ..convos import profiles as cp
+from ..convos.invites import SignedInvite, parse_invite, verify_invite
+from ..convos.metadata import decode_app_data
+from ..convos.tags import same_tag
 from ..errors import ConvosError
 from ..xmtp import ConversationKind, XmtpClient, XmtpConversation
-from . import content as cc
-from . import profiles as cp
-from .invites import SignedInvite, parse_invite, verify_invite
-from .metadata import decode_app_data
-from .tags import same_tag
 
-log = logging.getLogger("openclaw_convos.convos.joiner")
+log = logging.getLogger("openclaw_convos.joinflow.joiner")
 
 
 class JoinStatus(enum.StrEnum):

@@ -37,12 +37,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from ..errors import ConvosError
-from ..xmtp import XmtpClient, XmtpConversation, XmtpMessage
-from . import content as cc
-from . import profiles as cp
-from .invites import create_invite
-from .join import (
+from ..convos import content as cc
+from ..convos import profiles as cp
+from ..convos.invites import create_invite
+from ..convos.join import (
     ConversationState,
     JoinAction,
     JoinDecision,
@@ -50,11 +48,13 @@ from .join import (
     decide_join,
     verify_join_request,
 )
-from .links import Env, invite_url
-from .metadata import decode_app_data, new_app_data, update_app_data
-from .tags import new_invite_tag, same_tag
+from ..convos.links import Env, invite_url
+from ..convos.metadata import decode_app_data, new_app_data, update_app_data
+from ..convos.tags import new_invite_tag, same_tag
+from ..errors import ConvosError
+from ..xmtp import XmtpClient, XmtpConversation, XmtpMessage
 
-log = logging.getLogger("openclaw_convos.convos.creator")
+log = logging.getLogger("openclaw_convos.joinflow.creator")
 
 _ERROR_DEDUPE_WINDOW = 50
 _TYPED_REQUEST_WINDOW = 20
