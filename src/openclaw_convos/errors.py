@@ -57,5 +57,9 @@ class AgentError(ConvosError):
     """The agent backend failed or timed out."""
 
 
+class MediaError(ConvosError):
+    """An attachment cannot be uploaded, downloaded, checked or opened; subclasses say why."""
+
+
 class DevnodeError(ConvosError):
     """The local XMTP dev node could not start or serve."""

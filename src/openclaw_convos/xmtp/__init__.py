@@ -1,5 +1,6 @@
 """The XMTP layer: the only code that imports libxmtp's bindings (``xmtp_bindings.xmtpv3``)."""
 
+from .attachments import EncryptedAttachment, InlineAttachment, RemoteAttachment
 from .client import BackendPool, XmtpClient, XmtpConversation, ethereum_address, generate_inbox_id
 from .endpoints import ENV_URLS, Endpoint, resolve_endpoint
 from .stream import MessageStream
@@ -18,12 +19,15 @@ __all__ = [
     "BackendPool",
     "ContentTypeId",
     "ConversationKind",
+    "EncryptedAttachment",
     "Endpoint",
     "Identity",
     "IdentityKeys",
+    "InlineAttachment",
     "Member",
     "MessageKind",
     "MessageStream",
+    "RemoteAttachment",
     "XmtpClient",
     "XmtpConversation",
     "XmtpMessage",

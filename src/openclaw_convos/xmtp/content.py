@@ -11,6 +11,13 @@ from dataclasses import dataclass
 import xmtp_bindings.xmtpv3 as ffi
 
 from ..errors import ProtocolError
+from .attachments import (
+    InlineAttachment,
+    RemoteAttachment,
+    decode_inline_attachment,
+    decode_multi_remote_attachment,
+    decode_remote_attachment,
+)
 from .types import ContentTypeId
 
 TEXT = ContentTypeId("xmtp.org", "text", 1, 0)
@@ -61,10 +68,17 @@ class GroupUpdated:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
+    """An attachment message: one inline file, one remote file, or several remote files.
+
+    ``filename``/``mime_type``/``size``/``url`` describe the first item (for display); ``items``
+    holds every item with what is needed to open it.
+    """
+
     filename: str | None
     mime_type: str | None
     size: int | None
     url: str | None
+    items: tuple[InlineAttachment | RemoteAttachment, ...] = ()
 
 
 StandardContent = Text | Reply | Reaction | ReadReceipt | GroupUpdated | Attachment
@@ -224,11 +238,17 @@ def decode_standard(encoded: bytes) -> StandardContent | None:
                 tuple((c.field_name, c.old_value, c.new_value) for c in upd.metadata_field_changes),
             )
         if ctype.same_type(ATTACHMENT):
-            att = ffi.decode_attachment(encoded)
-            return Attachment(att.filename, att.mime_type, len(att.content), None)
+            att = decode_inline_attachment(encoded)
+            return Attachment(att.filename, att.mime_type, att.size, None, (att,))
         if ctype.same_type(REMOTE_ATTACHMENT):
-            ratt = ffi.decode_remote_attachment(encoded)
-            return Attachment(ratt.filename, None, ratt.content_length, ratt.url)
+            ratt = decode_remote_attachment(encoded)
+            return Attachment(ratt.filename, None, ratt.content_length, ratt.url, (ratt,))
+        if ctype.same_type(MULTI_REMOTE_ATTACHMENT):
+            refs = decode_multi_remote_attachment(encoded)
+            if not refs:
+                raise ProtocolError("a multi remote attachment without attachments")
+            first = refs[0]
+            return Attachment(first.filename, None, first.content_length, first.url, refs)
     except Exception as exc:  # libxmtp raises its own error classes for undecodable content
         raise ProtocolError(f"undecodable {ctype} content: {exc}") from exc
     return None
