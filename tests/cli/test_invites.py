@@ -34,7 +34,7 @@ async def test_create_inspect_revoke_lock(cli: Cli) -> None:
     data = json.loads(inspected.out)
     assert data["valid"] is True and data["name"] == "Ops" and data["singleUse"] is True
     assert data["conversationId"] == owner and data["ours"]["role"] == "owner"
-    assert data["signature"]["valid"] is True and data["expiresAt"].endswith("Z")
+    assert data["signature"]["signerIsCreator"] is True and data["expiresAt"].endswith("Z")
     assert len(data["creatorInboxId"]) == 64 and len(data["tag"]) == 10
 
     second = await cli("invite", "create", "--name", "Open room", "--no-qr", "--json")

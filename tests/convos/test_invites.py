@@ -14,15 +14,18 @@ from openclaw_convos.convos.errors import (
     InviteArgumentError,
     InviteBadSignature,
     InviteConversationExpired,
+    InviteCreatorUnknown,
     InviteExpired,
     InviteMalformed,
     InviteOwnInvite,
+    InviteSignerNotCreator,
     InviteTokenUndecryptable,
     InviteTooLarge,
     InviteWrongCreator,
 )
 from openclaw_convos.convos.invites import (
     SignedInvite,
+    check_signer_is_creator,
     create_invite,
     decode_slug,
     decrypt_conversation_id,
@@ -98,6 +101,33 @@ def test_vector_signer_and_inbox(v: dict[str, Any]) -> None:
     assert signer.fresh_inbox_id == v["creator_inbox_id"]
     assert inbox_id_for_address(v["creator_address"]) == v["creator_inbox_id"]
     assert ethereum_address(public_key(_key(v))) == v["creator_address"]
+
+
+@pytest.mark.parametrize("v", VECTORS, ids=IDS)
+def test_vector_signer_is_checked_against_the_creator_inbox_addresses(v: dict[str, Any]) -> None:
+    """The creator's inbox holds the vector's address: it verifies; a flipped byte does not."""
+    invite = parse_invite(v["url"])
+    signer = recover_signer(invite)
+    check_signer_is_creator(invite, signer, {v["creator_address"].upper().replace("0X", "0x")}, network="dev")
+    with pytest.raises(InviteSignerNotCreator, match="altered or forged"):
+        check_signer_is_creator(invite, signer, {"0x" + "11" * 20}, network="dev")
+    with pytest.raises(InviteCreatorUnknown, match="does not exist on the dev network"):
+        check_signer_is_creator(invite, signer, None, network="dev")
+    flipped = bytearray(invite.signature)
+    for index in range(64):
+        flipped[index] ^= 0x01
+        try:
+            other = recover_signer(
+                SignedInvite(invite.payload, invite.payload_bytes, bytes(flipped), invite.slug)
+            )
+        except InviteBadSignature:
+            flipped[index] ^= 0x01
+            continue
+        with pytest.raises(InviteSignerNotCreator):
+            check_signer_is_creator(invite, other, {v["creator_address"]}, network="dev")
+        break
+    else:
+        raise AssertionError("no flipped byte recovered a signer")
 
 
 @pytest.mark.parametrize("v", VECTORS, ids=IDS)

@@ -209,3 +209,29 @@ async def test_add_and_remove_members_and_metadata(make_client: ClientFactory) -
     assert carol_group.add_member_policy() == "deny"
     listed = {c.id for c in await alice.list_conversations()}
     assert group.id in listed
+
+
+async def test_inbox_state_lists_the_inbox_addresses_as_libxmtp_verified_them(
+    make_client: ClientFactory, pool: BackendPool
+) -> None:
+    alice = await make_client("alice")
+    state = await pool.inbox_state(alice.inbox_id.upper())
+    assert state is not None
+    assert state.inbox_id == alice.inbox_id
+    assert state.addresses == frozenset({alice.address.lower()})
+    assert state.recovery_address == alice.address.lower()
+    assert state.installation_count == 1
+    # no identity update for it on this node: no such inbox (the real node answers the same way)
+    assert await pool.inbox_state("ab" * 32) is None
+    assert await pool.inbox_state("not an inbox id") is None
+
+
+async def test_inbox_state_of_an_unreachable_node_is_node_unreachable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pool = BackendPool(Endpoint(f"http://127.0.0.1:{port}"))
+    started = time.monotonic()
+    with pytest.raises(NodeUnreachable):
+        await pool.inbox_state("ab" * 32, timeout=3)
+    assert time.monotonic() - started < 5

@@ -162,10 +162,12 @@ async def cmd_configure(args: argparse.Namespace) -> int:
     progress = console.progress()
     from ..gateway.service import configure_with_invite
 
-    result = await configure_with_invite(
-        loaded, invite.slug, timeout=args.timeout, profile_name=name, progress=progress.update
-    )
-    progress.done()
+    try:
+        result = await configure_with_invite(
+            loaded, invite.slug, timeout=args.timeout, profile_name=name, progress=progress.update
+        )
+    finally:
+        progress.done()
     join = result.join
     if join.status is JoinStatus.REFUSED:
         discard_identity(loaded, result.identity)  # it never joined anything

@@ -12,20 +12,28 @@ from typing import Any
 from ..convos.errors import (
     InviteBadSignature,
     InviteConversationExpired,
+    InviteCreatorUnknown,
     InviteExpired,
     InviteMalformed,
+    InviteSignerNotCreator,
     InviteTooLarge,
 )
-from ..convos.invites import SignedInvite, decrypt_conversation_id, parse_invite, recover_signer
+from ..convos.invites import (
+    SignedInvite,
+    check_signer_is_creator,
+    decrypt_conversation_id,
+    parse_invite,
+    recover_signer,
+)
 from ..convos.keys import ethereum_address, public_key
 from ..convos.tags import same_tag
-from ..errors import ConvosError, InviteError
+from ..errors import ConvosError, InviteError, NodeUnreachable
 from ..gateway.config import ENVS, LoadedConfig, update_convos_config
 from ..gateway.identities import IdentityStore, StoredIdentity
 from .console import Console, format_when, parse_duration, qr_text, save_qr_png, short
 from .context import add_network_options, find_conversation, load, overrides_to_save, running_gateway
 from .control import perform, tell_gateway
-from .errors import EXIT_INVITE, EXIT_OK, CliError, UsageError
+from .errors import EXIT_INVITE, EXIT_NETWORK, EXIT_OK, CliError, UsageError
 
 # -- describing an invite ------------------------------------------------------------------------
 
@@ -33,6 +41,8 @@ REASON_KINDS: dict[type[InviteError], str] = {
     InviteMalformed: "malformed",
     InviteTooLarge: "malformed",
     InviteBadSignature: "bad_signature",
+    InviteSignerNotCreator: "signer_not_creator",
+    InviteCreatorUnknown: "creator_unknown",
     InviteExpired: "expired",
     InviteConversationExpired: "conversation_expired",
 }
@@ -72,7 +82,9 @@ class Inspection:
     invite: SignedInvite | None
     problem: InviteError | None = None
     signer_address: str | None = None
-    signature_valid: bool = False
+    signature_valid: bool = False  # well-formed: a signer key is recoverable
+    signer_checked: bool = False  # the signer is an address of the creator's inbox
+    unchecked_because: str | None = None
     ours: StoredIdentity | None = None
     ours_env: str | None = None
     conversation_id: str | None = None
@@ -98,17 +110,28 @@ class Inspection:
             )
         if self.used:
             return "This single-use invite has already been used; make a new one."
+        if not self.signer_checked and self.invite is not None:
+            return f"{UNCHECKED}: {self.unchecked_because or 'unknown reason'}"
         return None
+
+    @property
+    def problem_kind(self) -> str | None:
+        if self.reason is None:
+            return None
+        if self.problem is not None:
+            return reason_kind(self.problem)
+        if self.revoked:
+            return "revoked"
+        if self.locked:
+            return "locked"
+        if self.used:
+            return "already_used"
+        return "unverified"
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"valid": self.reason is None}
         if self.reason is not None:
-            kind = (
-                reason_kind(self.problem)
-                if self.problem is not None
-                else ("revoked" if self.revoked else "locked" if self.locked else "already_used")
-            )
-            out["problem"] = kind
+            out["problem"] = self.problem_kind
             out["reason"] = self.reason
         if self.invite is None:
             return out
@@ -124,7 +147,11 @@ class Inspection:
                 "expiresAt": _iso(p.expires_at),
                 "conversationExpiresAt": _iso(p.conversation_expires_at),
                 "singleUse": p.single_use,
-                "signature": {"valid": self.signature_valid, "signerAddress": self.signer_address},
+                "signature": {
+                    "wellFormed": self.signature_valid,
+                    "signerAddress": self.signer_address,
+                    "signerIsCreator": self.signer_checked,
+                },
                 "envHint": self.invite.env_hint,
                 "compression": self.invite.compression,
                 "slug": self.invite.slug,
@@ -155,7 +182,14 @@ def _our_identities(loaded: LoadedConfig) -> list[tuple[str, IdentityStore, Stor
     return found
 
 
-async def inspect_invite(loaded: LoadedConfig, text: str, now: datetime) -> Inspection:
+UNCHECKED = "signature well-formed; signer not checked against the creator"
+NODE_TIMEOUT = 8.0
+"""Seconds ``inspect`` waits for the node's answer about the creator's inbox."""
+
+
+async def inspect_invite(
+    loaded: LoadedConfig, text: str, now: datetime, *, node_timeout: float = NODE_TIMEOUT
+) -> Inspection:
     try:
         invite = parse_invite(text)
     except InviteError as exc:
@@ -176,6 +210,8 @@ async def inspect_invite(loaded: LoadedConfig, text: str, now: datetime) -> Insp
     for env, _store, stored in _our_identities(loaded):
         if ethereum_address(public_key(stored.wallet_key)).lower() != signer.address.lower():
             continue
+        if stored.inbox_id is not None and stored.inbox_id.lower() == p.creator_inbox_id:
+            result.signer_checked = True  # our own key and inbox: nothing to ask the node
         result.ours, result.ours_env = stored, env
         try:
             result.conversation_id = decrypt_conversation_id(invite, stored.wallet_key)
@@ -184,7 +220,33 @@ async def inspect_invite(loaded: LoadedConfig, text: str, now: datetime) -> Insp
             break
         await _check_ours(loaded, result, env)
         break
+    if not result.signer_checked and result.problem is None:
+        await _check_signer(loaded, result, timeout=node_timeout)
     return result
+
+
+async def _check_signer(loaded: LoadedConfig, result: Inspection, *, timeout: float) -> None:
+    """Ask the node for the creator inbox's association state; the signer must be in it."""
+    from ..xmtp import BackendPool
+
+    assert result.invite is not None
+    pool = BackendPool(loaded.convos.endpoint())
+    try:
+        state = await pool.inbox_state(result.invite.payload.creator_inbox_id, timeout=timeout)
+        check_signer_is_creator(
+            result.invite,
+            recover_signer(result.invite),
+            None if state is None else state.addresses,
+            network=loaded.convos.env,
+        )
+    except InviteError as exc:
+        result.problem = exc
+    except NodeUnreachable:
+        result.unchecked_because = f"no network: the {loaded.convos.env} XMTP node did not answer"
+    except ConvosError as exc:
+        result.unchecked_because = f"the node's answer could not be read ({exc})"
+    else:
+        result.signer_checked = True
 
 
 async def _check_ours(loaded: LoadedConfig, result: Inspection, env: str) -> None:
@@ -219,14 +281,23 @@ async def cmd_inspect(args: argparse.Namespace) -> int:
     else:
         _print_inspection(console, found, now)
     if found.reason is not None:
+        unverified = found.problem_kind == "unverified"
         if args.json:
-            return EXIT_INVITE
+            return EXIT_NETWORK if unverified else EXIT_INVITE
+        if unverified:
+            raise InviteUnverified(found.reason)
         raise InviteRejected(found.reason)
     return EXIT_OK
 
 
 class InviteRejected(CliError):
     exit_code = EXIT_INVITE
+
+
+class InviteUnverified(CliError):
+    """The invite looks right but could not be checked against its creator (no node)."""
+
+    exit_code = EXIT_NETWORK
 
 
 def _print_inspection(console: Console, found: Inspection, now: datetime) -> None:
@@ -243,10 +314,7 @@ def _print_inspection(console: Console, found: Inspection, now: datetime) -> Non
         ("Invite expires", format_when(p.expires_at, now)),
         ("Conversation expires", format_when(p.conversation_expires_at, now)),
         ("Single use", "yes" if p.single_use else "no"),
-        (
-            "Signature",
-            f"valid (signed by {found.signer_address})" if found.signature_valid else "INVALID",
-        ),
+        ("Signature", _signature_text(found)),
         ("Network (from the link)", found.invite.env_hint or "- (a bare slug)"),
         ("Encoding", found.invite.compression),
     ]
@@ -266,8 +334,25 @@ def _print_inspection(console: Console, found: Inspection, now: datetime) -> Non
         console.say(f"  {label.ljust(width)}  {value}")
     for note in found.status_notes:
         console.say(f"  note: {note}")
-    status = "valid" if found.reason is None else f"NOT USABLE ({found.to_json()['problem']})"
+    if found.reason is None:
+        status = "valid"
+    elif found.problem_kind == "unverified":
+        status = "NOT VERIFIED (the signer could not be checked)"
+    else:
+        status = f"NOT USABLE ({found.problem_kind})"
     console.say(f"  {'Status'.ljust(width)}  {status}")
+
+
+def _signature_text(found: Inspection) -> str:
+    if not found.signature_valid:
+        return "INVALID"
+    if found.signer_checked:
+        return f"valid (signed by {found.signer_address}, an address of the creator's inbox)"
+    if isinstance(found.problem, InviteSignerNotCreator):
+        return f"FORGED (signed by {found.signer_address}, not an address of the creator's inbox)"
+    if found.unchecked_because is not None:
+        return f"{UNCHECKED} ({found.unchecked_because}); signed by {found.signer_address}"
+    return f"well-formed (signed by {found.signer_address}); creator not checked"
 
 
 # -- create ----------------------------------------------------------------------------------------
@@ -431,6 +516,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="decode an invite: fields, signature, expiry; its conversation when it is ours",
     )
+    add_network_options(inspect)
     inspect.add_argument("invite", help="an invite link or slug")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
     inspect.set_defaults(handler=cmd_inspect)

@@ -23,9 +23,11 @@ __all__ = [
     "InviteArgumentError",
     "InviteBadSignature",
     "InviteConversationExpired",
+    "InviteCreatorUnknown",
     "InviteExpired",
     "InviteMalformed",
     "InviteOwnInvite",
+    "InviteSignerNotCreator",
     "InviteTokenUndecryptable",
     "InviteTooLarge",
     "InviteWrongCreator",
@@ -104,6 +106,36 @@ class InviteWrongCreator(InviteError):
         super().__init__(
             f"This invite was not made by the expected creator ({detail}); ask the conversation's "
             "creator for an invite made by them."
+        )
+
+
+class InviteSignerNotCreator(InviteError):
+    """The signature recovers to an address that the creator's inbox does not hold: altered or forged.
+
+    ECDSA recovery yields *some* address for almost any 65 bytes, so a recoverable signature
+    alone proves nothing; only the creator inbox's association state does.
+    """
+
+    def __init__(self, signer_address: str, creator_inbox_id: str) -> None:
+        self.signer_address = signer_address
+        self.creator_inbox_id = creator_inbox_id
+        super().__init__(
+            f"This invite's signature does not belong to its creator (signed by {signer_address}, "
+            f"not an address of inbox {creator_inbox_id[:16]}…), so it was altered or forged; ask "
+            "the conversation's creator for a new invite."
+        )
+
+
+class InviteCreatorUnknown(InviteError):
+    """The invite's creator inbox does not exist on the network we asked."""
+
+    def __init__(self, creator_inbox_id: str, network: str) -> None:
+        self.creator_inbox_id = creator_inbox_id
+        self.network = network
+        super().__init__(
+            f"The creator of this invite (inbox {creator_inbox_id[:16]}…) does not exist on the "
+            f"{network} network; check --env (the invite may be for another network) or ask for a "
+            "new invite."
         )
 
 

@@ -8,6 +8,9 @@ verify and re-embed those received bytes and never re-serialize a parsed payload
   structure (non-empty token, creator inbox id and tag; a 65-byte signature).
 - :func:`verify_invite` is the joiner's check: the signer is recoverable, the invite and its
   conversation have not expired, and (optionally) the signer is an expected key or address.
+- :func:`check_signer_is_creator` is the rest of the joiner's check, once the creator inbox's
+  association state is known (the I/O is ``joinflow.joiner.verify_creator``): the recovered signer
+  must be one of the inbox's addresses. Without it a flipped signature byte still "verifies".
 - :func:`create_invite` makes a slug, byte-identical to what the official CLI makes from the same
   inputs and token nonce (field 9 is always written, as the CLI does).
 - :func:`decrypt_conversation_id` opens the token with the creator's private key.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,9 +33,11 @@ from .errors import (
     FramingTooLarge,
     InviteArgumentError,
     InviteConversationExpired,
+    InviteCreatorUnknown,
     InviteExpired,
     InviteMalformed,
     InviteOwnInvite,
+    InviteSignerNotCreator,
     InviteTooLarge,
     InviteWrongCreator,
 )
@@ -267,6 +273,26 @@ def verify_invite(
     if own_inbox_id is not None and own_inbox_id.lower() == payload.creator_inbox_id:
         raise InviteOwnInvite()
     return signer
+
+
+def check_signer_is_creator(
+    invite: SignedInvite,
+    signer: InviteSigner,
+    creator_addresses: Collection[str] | None,
+    *,
+    network: str,
+) -> None:
+    """Raise unless ``signer`` is one of the creator inbox's associated addresses.
+
+    ``creator_addresses`` is the creator inbox's current association state (None: the network
+    has no such inbox, :class:`~.errors.InviteCreatorUnknown`); a signer outside it is
+    :class:`~.errors.InviteSignerNotCreator`.
+    """
+    creator = invite.payload.creator_inbox_id
+    if creator_addresses is None:
+        raise InviteCreatorUnknown(creator, network)
+    if signer.address.lower() not in {address.lower() for address in creator_addresses}:
+        raise InviteSignerNotCreator(signer.address, creator)
 
 
 def decrypt_conversation_id(invite: SignedInvite, creator_private_key: PrivateKeyLike) -> str:

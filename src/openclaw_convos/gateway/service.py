@@ -21,7 +21,14 @@ from ..convos.invites import SignedInvite
 from ..convos.links import Env
 from ..errors import ConfigError
 from ..joinflow import creator as convos_creator
-from ..joinflow.joiner import JoinResult, JoinStatus, check_invite, request_join, wait_for_join
+from ..joinflow.joiner import (
+    JoinResult,
+    JoinStatus,
+    check_invite,
+    request_join,
+    verify_creator,
+    wait_for_join,
+)
 from ..xmtp import BackendPool, XmtpClient, XmtpConversation
 from .config import LoadedConfig, update_convos_config
 from .identities import IdentityStore, StoredIdentity
@@ -116,11 +123,14 @@ async def configure_with_invite(
     """
     say = progress or (lambda _text: None)
     invite = check_invite(invite_text, now=now or datetime.now(UTC))
+    pool = BackendPool(loaded.convos.endpoint())
+    say("Checking the invite's signature against its creator's inbox…")
+    # before any identity or request exists: a forged invite costs nothing and sends nothing
+    await verify_creator(pool, invite, network=loaded.convos.env)
     store = identity_store(loaded)
     stored = store.create(role="owner", label=invite.payload.name or "owner")
     stored = store.update(stored, invite_slug=invite.slug)
     name = profile_name or loaded.convos.name or DEFAULT_NAME
-    pool = BackendPool(loaded.convos.endpoint())
     say("Creating a new XMTP identity…")
     client = await XmtpClient.open(store.xmtp_identity(stored), pool)
     stored = store.update(stored, inbox_id=client.inbox_id)

@@ -26,11 +26,18 @@ from datetime import UTC, datetime
 
 from ..convos import content as cc
 from ..convos import profiles as cp
-from ..convos.invites import SignedInvite, parse_invite, verify_invite
+from ..convos.invites import (
+    InviteSigner,
+    SignedInvite,
+    check_signer_is_creator,
+    parse_invite,
+    recover_signer,
+    verify_invite,
+)
 from ..convos.metadata import decode_app_data
 from ..convos.tags import same_tag
 from ..errors import ConvosError
-from ..xmtp import ConversationKind, XmtpClient, XmtpConversation
+from ..xmtp import BackendPool, ConversationKind, XmtpClient, XmtpConversation
 
 log = logging.getLogger("openclaw_convos.joinflow.joiner")
 
@@ -73,6 +80,21 @@ def check_invite(text: str, *, now: datetime, own_inbox_id: str | None = None) -
     invite = parse_invite(text)
     verify_invite(invite, now, own_inbox_id=own_inbox_id)
     return invite
+
+
+async def verify_creator(
+    pool: BackendPool, invite: SignedInvite, *, network: str, timeout: float = 10.0
+) -> InviteSigner:
+    """Check with the node that the invite's signer is an address of its creator's inbox.
+
+    The creator inbox's association state comes from the node's identity API (libxmtp verifies
+    the inbox's signed update log itself). Raises ``InviteSignerNotCreator`` (altered or forged),
+    ``InviteCreatorUnknown`` (no such inbox on ``network``), or ``NodeUnreachable``.
+    """
+    signer = recover_signer(invite)
+    state = await pool.inbox_state(invite.payload.creator_inbox_id, timeout=timeout)
+    check_signer_is_creator(invite, signer, None if state is None else state.addresses, network=network)
+    return signer
 
 
 async def request_join(

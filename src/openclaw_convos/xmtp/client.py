@@ -15,12 +15,12 @@ from typing import TypeVar
 import xmtp_bindings.xmtpv3 as ffi
 
 from .. import APP_VERSION
-from ..errors import ConvosError, IdentityError, NodeUnreachable, TooManyInstallations
+from ..errors import ConvosError, IdentityError, NodeUnreachable, TooManyInstallations, XmtpError
 from ..fsutil import ensure_private_dir, write_private_file
 from .content import content_type_of
 from .endpoints import Endpoint
 from .errors import map_ffi_error
-from .types import NONCE, ConversationKind, Identity, Member, MessageKind, XmtpMessage
+from .types import NONCE, ConversationKind, Identity, InboxState, Member, MessageKind, XmtpMessage
 
 log = logging.getLogger("openclaw_convos.xmtp")
 T = TypeVar("T")
@@ -117,6 +117,14 @@ class BackendPool:
     async def installation_count(self, inbox_id: str, timeout: float = DEFAULT_TIMEOUT) -> int:
         """How many installations ``inbox_id`` has (of the 10 allowed), asked of the node without a client."""
         return await _installation_count(await self._any_backend(), inbox_id, timeout)
+
+    async def inbox_state(self, inbox_id: str, timeout: float = DEFAULT_TIMEOUT) -> InboxState | None:
+        """The association state of ``inbox_id``, asked of the node without a client.
+
+        None when the node has no identity update for it (no such inbox on this network).
+        NodeUnreachable when the node does not answer within ``timeout``.
+        """
+        return await _inbox_state(await self._any_backend(), inbox_id, timeout)
 
     async def _any_backend(self) -> ffi.XmtpApiClient:
         """A backend for one-off questions (no client is built on it)."""
@@ -551,6 +559,44 @@ class XmtpClient:
             self._raw.release_db_connection()
         except _LIBXMTP_ERRORS as exc:  # pragma: no cover - best effort at shutdown
             log.debug("release_db_connection failed: %s", exc)
+
+
+_NO_IDENTITY_UPDATES = "Missing identity update"
+_INBOX_ID_HEX = frozenset("0123456789abcdef")
+
+
+async def _inbox_state(api: ffi.XmtpApiClient, inbox_id: str, timeout: float) -> InboxState | None:
+    wanted = inbox_id.lower()
+    if len(wanted) != 64 or not set(wanted) <= _INBOX_ID_HEX:
+        return None  # no inbox has such an id; libxmtp would report it as missing too
+    try:
+        states = await call(
+            "read an inbox's association state", ffi.inbox_state_from_inbox_ids(api, [wanted]), timeout
+        )
+    except XmtpError as exc:
+        # libxmtp's answer when the node returns an empty update log for the inbox
+        if _NO_IDENTITY_UPDATES in str(exc):
+            return None
+        raise
+    for state in states:
+        if str(state.inbox_id).lower() != wanted:
+            continue
+        recovery = state.recovery_identity
+        return InboxState(
+            inbox_id=wanted,
+            addresses=frozenset(
+                str(ident.identifier).lower()
+                for ident in state.account_identities
+                if ident.identifier_kind == ffi.FfiIdentifierKind.ETHEREUM
+            ),
+            recovery_address=(
+                str(recovery.identifier).lower()
+                if recovery.identifier_kind == ffi.FfiIdentifierKind.ETHEREUM
+                else None
+            ),
+            installation_count=len(state.installations),
+        )
+    return None
 
 
 async def _installation_count(api: ffi.XmtpApiClient, inbox_id: str, timeout: float) -> int:

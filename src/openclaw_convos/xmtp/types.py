@@ -91,3 +91,18 @@ class Member:
     addresses: tuple[str, ...]
     installation_count: int
     role: str  # "member" | "admin" | "super_admin"
+
+
+@dataclass(frozen=True, slots=True)
+class InboxState:
+    """An inbox's association state as libxmtp computed it from the node's identity updates.
+
+    libxmtp fetches the inbox's identity-update log and verifies every signature in it itself,
+    so ``addresses`` are the Ethereum addresses the inbox's own signed history associates with it
+    now (revoked ones are gone), not something the node merely claims.
+    """
+
+    inbox_id: str
+    addresses: frozenset[str]  # lowercase 0x addresses
+    recovery_address: str | None
+    installation_count: int
