@@ -22,7 +22,11 @@ async def test_pairing_list_and_approve(offline_cli: Cli) -> None:
     lines = listed.out.splitlines()
     assert lines[0] == "Pairing requests (2)"
     assert lines[1].split() == ["Code", "inbox", "ID", "Meta", "Requested"]
-    assert first.code in lines[3] and '{"name": "Bob"}' in lines[3] and second.code in lines[4]
+    assert (
+        first.code in lines[3]
+        and '{"name": "Bob", "accountId": "default"}' in lines[3]
+        and second.code in lines[4]
+    )
     data = json.loads((await cli("pairing", "list", "--channel", "convos", "--json")).out)
     assert data["channel"] == "convos" and [r["code"] for r in data["requests"]] == [first.code, second.code]
 

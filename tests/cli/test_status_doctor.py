@@ -72,3 +72,32 @@ async def test_status_and_doctor_with_the_node_up_then_down(offline_cli: Cli) ->
     assert invalid.code == 3 and "dmPolicy must be one of" in invalid.err
     diagnosis = await cli("doctor")
     assert diagnosis.code == 1 and "[FAIL] config" in diagnosis.out and "dmPolicy" in diagnosis.out
+
+
+async def test_a_corrupt_allow_from_store_is_reported_and_survives_an_approval(offline_cli: Cli) -> None:
+    cli = offline_cli
+    creds = cli.state_dir / "credentials"
+    store = PairingStore(creds)
+    for sender in ("aa" * 32, "bb" * 32):
+        await store.add_allow_from(sender)
+    allow = creds / "convos-allowFrom.json"
+    broken = allow.read_bytes()[:-5]  # one cut: no longer JSON
+    allow.write_bytes(broken)
+
+    status = await cli("status")
+    assert status.code == 0, status.text
+    assert f"problem: {allow} is corrupt (not JSON)" in status.out
+    assert json.loads((await cli("status", "--json")).out)["pairingStoreProblems"]
+    assert allow.read_bytes() == broken  # status changes nothing
+    doctor = await cli("doctor", "--env", "local", "--api-url", "http://127.0.0.1:9", "--timeout", "1")
+    assert doctor.code == 1 and "[FAIL] pairing" in doctor.out and "corrupt" in doctor.out
+
+    # an approval (OpenClaw's or ours) never overwrites the two earlier approvals
+    request = await store.upsert("cc" * 32)
+    approved = await cli("pairing", "approve", request.code)
+    assert approved.code == 0, approved.text
+    await store.add_allow_from("dd" * 32)
+    (aside,) = creds.glob("convos-allowFrom.json.corrupt-*")
+    assert aside.read_bytes() == broken
+    status = await cli("status")
+    assert f"problem: {aside} is a corrupt pairing store moved aside" in status.out

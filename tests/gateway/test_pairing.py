@@ -139,7 +139,7 @@ async def test_upsert_writes_openclaw_shape(store: PairingStore, tmp_path: Path)
                 "code": result.code,
                 "createdAt": "2026-03-01T12:00:00.123Z",
                 "lastSeenAt": "2026-03-01T12:00:00.123Z",
-                "meta": {"name": "Bob"},
+                "meta": {"name": "Bob", "accountId": "default"},
             }
         ],
     }
@@ -153,9 +153,10 @@ async def test_store_files_are_private(store: PairingStore, tmp_path: Path) -> N
     assert approved is not None
     creds = tmp_path / "credentials"
     assert stat.S_IMODE(creds.stat().st_mode) == 0o700
-    for name in ("convos-pairing.json", "convos-allowFrom.json"):
+    # OpenClaw's approve writes the file of the request's account ("default" here)
+    for name in ("convos-pairing.json", "convos-default-allowFrom.json"):
         assert stat.S_IMODE((creds / name).stat().st_mode) == 0o600
-    assert sorted(p.name for p in creds.iterdir()) == ["convos-allowFrom.json", "convos-pairing.json"]
+    assert sorted(p.name for p in creds.iterdir()) == ["convos-default-allowFrom.json", "convos-pairing.json"]
 
 
 async def test_repeat_upsert_keeps_code_and_updates_last_seen(
@@ -169,10 +170,10 @@ async def test_repeat_upsert_keeps_code_and_updates_last_seen(
     (request,) = await store.list_pending()
     assert request.created_at == START_MS
     assert request.last_seen_at == START_MS + timedelta(minutes=10)
-    assert request.meta == {"name": "Bob"}  # kept when no new meta is given
+    assert request.meta == {"name": "Bob", "accountId": "default"}  # kept when no new meta is given
     await store.upsert(BOB, {"name": "Robert"})
     (request,) = await store.list_pending()
-    assert request.meta == {"name": "Robert"}
+    assert request.meta == {"name": "Robert", "accountId": "default"}
 
 
 async def test_at_most_three_pending(store: PairingStore) -> None:
@@ -216,9 +217,12 @@ async def test_approve_is_case_insensitive_and_moves_sender(store: PairingStore,
     approved = await store.approve(f"  {code.lower()} ")
     assert approved is not None
     assert approved.id == BOB and approved.entry == BOB
-    assert approved.request.meta == {"name": "Bob"}
+    assert approved.request.meta == {"name": "Bob", "accountId": "default"}
     assert [r.id for r in await store.list_pending()] == [CAROL]
-    assert read(tmp_path / "credentials" / "convos-allowFrom.json") == {"version": 1, "allowFrom": [BOB]}
+    assert read(tmp_path / "credentials" / "convos-default-allowFrom.json") == {
+        "version": 1,
+        "allowFrom": [BOB],
+    }
     assert await store.read_allow_from() == (BOB,)
     assert await store.approve(code) is None  # already used
 
@@ -283,7 +287,7 @@ async def test_corrupt_files_read_as_empty(tmp_path: Path, clock: Clock, content
     (tmp_path / "convos-pairing.json").write_text(content)
     (tmp_path / "convos-allowFrom.json").write_text(content)
     store = PairingStore(tmp_path, clock=clock)
-    assert await store.list_pending() == []
+    assert await store.list_pending() == []  # moves the corrupt pairing file aside
     assert await store.read_allow_from() == ()
     assert (await store.upsert(BOB)).created
 
@@ -358,3 +362,176 @@ async def test_concurrent_writers_lose_no_update(tmp_path: Path, clock: Clock) -
         *((first if i % 2 else second).add_allow_from(sender) for i, sender in enumerate(senders))
     )
     assert sorted(await first.read_allow_from()) == sorted(senders)
+
+
+# -- accounts: one pending limit per gateway identity ---------------------------------------------
+
+
+async def test_pending_limit_and_requests_are_per_account(store: PairingStore) -> None:
+    # three strangers fill identity A; identity B still pairs, and a sender pending at A is a
+    # new requester at B with a code of its own (as at an unrelated gateway)
+    for sender in (ALICE, BOB, CAROL):
+        assert (await store.upsert(sender, account="id-a")).created
+    assert (await store.upsert(DAVE, account="id-a")).code == ""
+    at_b = await store.upsert(DAVE, account="id-b")
+    assert at_b.created and at_b.code
+    again = await store.upsert(ALICE, account="id-b")
+    assert again.created and again.code not in {r.code for r in await store.list_pending("id-a")}
+    assert [r.id for r in await store.list_pending("id-a")] == [ALICE, BOB, CAROL]
+    assert [r.id for r in await store.read_pending("id-b")] == [DAVE, ALICE]
+    assert {r.account for r in await store.list_pending()} == {"id-a", "id-b"}
+
+
+async def test_approval_goes_to_the_accounts_file_and_counts_everywhere(
+    store: PairingStore, tmp_path: Path
+) -> None:
+    code = (await store.upsert(BOB, {"conversationId": "c1"}, account="ID-A")).code
+    approved = await store.approve(code)
+    assert approved is not None and approved.request.account == "id-a"
+    creds = tmp_path / "credentials"
+    assert read(creds / "convos-id-a-allowFrom.json") == {"version": 1, "allowFrom": [BOB]}
+    await store.add_allow_from(CAROL)  # the plain file (the owner, at setup)
+    assert await store.read_allow_from() == (CAROL, BOB)
+    assert await store.remove_allow_from(BOB)
+    assert await store.read_allow_from() == (CAROL,)
+
+
+# -- a corrupt store is kept, reported, never rewritten ------------------------------------------
+
+
+async def test_corrupt_allow_from_is_kept_reported_and_never_overwritten(
+    store: PairingStore, tmp_path: Path
+) -> None:
+    creds = tmp_path / "credentials"
+    await store.add_allow_from(ALICE)
+    await store.add_allow_from(BOB)
+    allow = creds / "convos-allowFrom.json"
+    broken = allow.read_bytes().replace(b'"allowFrom"', b'"allowFrom\xff"', 1)[:-3]  # one bad byte, cut
+    allow.write_bytes(broken)
+    # decisions: nobody is approved (fail closed), and it is said
+    assert await store.read_allow_from() == ()
+    (problem,) = store.problems()
+    assert problem.path == allow and "corrupt" in problem.message
+    assert allow.read_bytes() == broken  # reading changed nothing
+    # the next approval does not overwrite it: the corrupt file is moved aside, byte for byte
+    code = (await store.upsert(CAROL)).code
+    await store.approve(code)
+    await store.add_allow_from(DAVE)
+    asides = sorted(creds.glob("convos-allowFrom.json.corrupt-*"))
+    assert len(asides) == 1 and asides[0].read_bytes() == broken
+    assert read(allow) == {"version": 1, "allowFrom": [DAVE]}
+    assert await store.read_allow_from() == (DAVE, CAROL)
+    (problem,) = store.problems()
+    assert problem.path == asides[0] and "moved aside" in problem.message
+
+
+async def test_corrupt_pairing_file_is_moved_aside_not_overwritten(
+    store: PairingStore, tmp_path: Path
+) -> None:
+    creds = tmp_path / "credentials"
+    await store.upsert(ALICE)
+    pairing = creds / "convos-pairing.json"
+    pairing.write_text('{"version": 1, "requests": {"oops": 1}}')
+    assert await store.read_pending() == []
+    assert [p.path for p in store.problems()] == [pairing]
+    assert (await store.upsert(BOB)).created
+    (aside,) = creds.glob("convos-pairing.json.corrupt-*")
+    assert aside.read_text() == '{"version": 1, "requests": {"oops": 1}}'
+
+
+# -- reads for decisions are cached while the files are unchanged ---------------------------------
+
+
+async def test_reads_parse_a_file_only_when_it_changed(store: PairingStore, tmp_path: Path) -> None:
+    await store.add_allow_from(ALICE)
+    await store.upsert(BOB)
+    store.parses = 0
+    for _ in range(200):
+        assert await store.read_allow_from() == (ALICE,)
+        assert [r.id for r in await store.read_pending()] == [BOB]
+    assert store.parses == 2  # once each
+    # another process (OpenClaw's CLI) replaces the file: read again
+    other = PairingStore(tmp_path / "credentials")
+    await other.add_allow_from(CAROL)
+    assert await store.read_allow_from() == (ALICE, CAROL)
+    # an in-place edit of the same size and mtime granularity is still seen (inode/size/mtime_ns)
+    allow = tmp_path / "credentials" / "convos-allowFrom.json"
+    allow.write_text(allow.read_text().replace(CAROL, DAVE))
+    assert await store.read_allow_from() == (ALICE, DAVE)
+
+
+# -- OpenClaw's lock file -------------------------------------------------------------------------
+
+
+def _lock_file(path: Path, payload: object) -> Path:
+    lock = Path(os.path.realpath(path) + ".lock")
+    lock.write_text(json.dumps(payload, indent=2) + "\n")
+    return lock
+
+
+async def test_lock_is_a_file_with_openclaws_payload(tmp_path: Path, clock: Clock) -> None:
+    store = PairingStore(tmp_path, clock=clock)
+    seen: list[object] = []
+    original = os.replace
+
+    def spy(src: object, dst: object) -> None:  # look at the lock while the write happens
+        lock = tmp_path / "convos-allowFrom.json.lock"
+        if str(dst).endswith("convos-allowFrom.json"):
+            seen.append(json.loads(lock.read_text()) if lock.is_file() else None)
+        original(src, dst)  # type: ignore[arg-type]
+
+    os.replace = spy  # type: ignore[assignment]
+    try:
+        await store.add_allow_from(BOB)
+    finally:
+        os.replace = original
+    (payload,) = seen
+    assert isinstance(payload, dict)
+    assert payload["pid"] == os.getpid()
+    assert datetime.fromisoformat(payload["createdAt"]).tzinfo is not None
+    assert payload["starttime"] == int(
+        Path(f"/proc/{os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    )
+    assert not (tmp_path / "convos-allowFrom.json.lock").exists()
+
+
+async def test_a_live_holders_lock_file_is_waited_for(tmp_path: Path, clock: Clock) -> None:
+    store = PairingStore(tmp_path, clock=clock)
+    allow = tmp_path / "convos-allowFrom.json"
+    allow.write_text('{"version": 1, "allowFrom": []}\n')
+    old = "2020-01-01T00:00:00.000Z"  # a live pid is never reclaimed by age (OpenClaw's rule)
+    lock = _lock_file(allow, {"pid": os.getppid(), "createdAt": old})
+    task = asyncio.create_task(store.add_allow_from(BOB))
+    await asyncio.sleep(0.4)
+    assert not task.done()
+    lock.unlink()
+    assert await asyncio.wait_for(task, 5)
+    assert read(allow) == {"version": 1, "allowFrom": [BOB]}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"pid": 2**22 + 12345, "createdAt": "2026-03-01T12:00:00.000Z"},  # no such process
+        {"pid": os.getppid(), "createdAt": "2026-03-01T12:00:00.000Z", "starttime": 1},  # pid reused
+        {"createdAt": "2020-01-01T00:00:00.000Z"},  # no pid, old
+    ],
+)
+async def test_stale_lock_files_are_reclaimed(tmp_path: Path, clock: Clock, payload: object) -> None:
+    store = PairingStore(tmp_path, clock=clock, lock_timeout=2)
+    (tmp_path / "convos-pairing.json").write_text('{"version": 1, "requests": []}\n')
+    lock = _lock_file(tmp_path / "convos-pairing.json", payload)
+    assert (await store.upsert(BOB)).created
+    assert not lock.exists()
+
+
+async def test_an_unreadable_lock_file_is_reclaimed_only_when_old(tmp_path: Path, clock: Clock) -> None:
+    store = PairingStore(tmp_path, clock=clock, lock_timeout=0.3)
+    (tmp_path / "convos-pairing.json").write_text('{"version": 1, "requests": []}\n')
+    lock = tmp_path / "convos-pairing.json.lock"
+    lock.write_bytes(b"")  # a holder between open() and write()
+    with pytest.raises(StateError, match="locked by another process"):
+        await store.upsert(BOB)
+    old = lock.stat().st_mtime - 60
+    os.utime(lock, (old, old))
+    assert (await store.upsert(BOB)).created

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from ..errors import ConfigError, ConvosError
 from ..gateway.config import ENVS, LoadedConfig
-from ..gateway.pairing import WILDCARD
+from ..gateway.pairing import WILDCARD, PairingStore
 from ..gateway.paths import StatePaths, resolve_state_paths
 from .console import Console, Progress, short
 from .context import add_network_options, identities, load, owner_conversation_id, running_gateway
@@ -98,7 +98,12 @@ def check_permissions(report: Report, paths: StatePaths, *, config_has_secret: b
                 )
     if key_files and not bad_keys:
         report.add("ok", "permissions", f"{key_files} key file(s) are private (0600)")
-    for path in (paths.pairing_path(), paths.allow_from_path()):
+    scoped = (
+        sorted(paths.credentials_dir.glob("convos-*-allowFrom.json"))
+        if paths.credentials_dir.is_dir()
+        else []
+    )
+    for path in (paths.pairing_path(), paths.allow_from_path(), *scoped):
         if path.exists():
             _private(report, path, "pairing store", want=0o600, fatal=False)
     config_mode = _mode(paths.config_path)
@@ -136,6 +141,9 @@ async def run_checks(
         report.add(
             "warn", "config", 'dmPolicy is "open" but allowFrom lacks "*" (OpenClaw requires it as an opt-in)'
         )
+
+    for problem in PairingStore(loaded.paths.credentials_dir).problems():
+        report.add("fail", "pairing", problem.message)
 
     stored, broken = identities(loaded)
     for key, error in broken.items():

@@ -38,8 +38,9 @@ async def collect_status(loaded: LoadedConfig) -> dict[str, Any]:
     else:
         setup = "needs setup"
     pairing = PairingStore(loaded.paths.credentials_dir)
-    pending = await pairing.list_pending() if pairing.pairing_path.exists() else []
-    approved = await pairing.read_allow_from() if pairing.allow_from_path.exists() else ()
+    pending = await pairing.read_pending()  # read-only: no lock, no prune, nothing moved
+    approved = await pairing.read_allow_from()
+    store_problems = [problem.message for problem in pairing.problems()]
     activity: dict[str, str] = {}
     counts: dict[str, int] = {}
     if loaded.paths.store_path.exists():
@@ -92,6 +93,7 @@ async def collect_status(loaded: LoadedConfig) -> dict[str, Any]:
             }
             for r in pending
         ],
+        "pairingStoreProblems": store_problems,
         "activity": {key: activity[raw] for key, raw, _label in _ACTIVITY if raw in activity},
         "messages": counts,
     }
@@ -154,6 +156,8 @@ async def cmd_status(args: argparse.Namespace) -> int:
         console.say(f"  {p['code']}  {p['id']}  expires {format_when(expires, now)}")
     if pairings:
         console.say("  approve one with `openclaw-convos pairing approve <code> --notify`")
+    for problem in status["pairingStoreProblems"]:
+        console.say(f"  problem: {problem}")
     activity = status["activity"]
     if activity:
         parts = [
