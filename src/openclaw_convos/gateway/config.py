@@ -19,7 +19,7 @@ Validation is strict: unknown keys and malformed values raise :class:`ConfigErro
 upstream plugin's schema are accepted so existing configs validate; the ones no code here reads
 (``accounts``, ``capabilities``, ``configWrites``, ``dms``, ``blockStreaming``,
 ``blockStreamingCoalesce``, ``actions``, ``heartbeat``) are accepted unchecked. Our additions:
-``env: "local"``, ``apiUrl``, ``gatewayHost`` and ``agent`` (see
+``env: "local"``, ``apiUrl``, ``gatewayHost``, ``media`` (see :mod:`openclaw_convos.media.config`) and ``agent`` (see
 :mod:`openclaw_convos.agents.config`). OpenClaw itself passes ``channels.*`` through unvalidated,
 so these keys do not break an OpenClaw gateway reading the same file.
 """
@@ -53,6 +53,7 @@ from ..agents.config import (
     Preset,
 )
 from ..errors import ConfigError
+from ..media.config import MediaConfig, parse_media_config
 from .access import DM_POLICIES, DmPolicy
 from .chunking import CHUNK_MODES, DEFAULT_TEXT_CHUNK_LIMIT, ChunkMode
 from .pairing import WILDCARD, normalize_allow_entry
@@ -155,6 +156,8 @@ class ConvosConfig:
     system_prompt: str | None = None
     pool_api_key: str | None = None
     """Bearer token for HTTP routes. A secret."""
+    media: MediaConfig = field(default_factory=MediaConfig)
+    """Attachments: limits, upload provider, transcription (:mod:`openclaw_convos.media.config`)."""
 
     def endpoint(self) -> Endpoint:
         """The XMTP node to talk to: ``apiUrl`` if set, else ``env``'s URL."""
@@ -399,6 +402,7 @@ _FIELDS: dict[str, tuple[str, Callable[[object, str], Any]]] = {
     "markdown": ("markdown", _mapping),
     "systemPrompt": ("system_prompt", _optional_str),
     "poolApiKey": ("pool_api_key", _secret),
+    "media": ("media", parse_media_config),
 }
 _KNOWN_KEYS = frozenset({*_FIELDS, "groups", "agent", *_UNCHECKED_KEYS})
 
