@@ -19,7 +19,7 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin openclaw \
     && install -d -m 0700 -o openclaw -g openclaw /data
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
 RUN pip install . && rm -rf /app/src
 

@@ -49,6 +49,10 @@ class TooManyInstallations(IdentityError):
     """The inbox already has the maximum of 10 installations."""
 
 
+class XmtpUnavailable(ConvosError):
+    """libxmtp's bindings cannot be loaded: no wheel for this platform, or a broken install."""
+
+
 class XmtpError(ConvosError):
     """libxmtp reported an error that has no more specific class."""
 

@@ -24,6 +24,14 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+def set_mode(fd: int, path: str | Path, mode: int) -> None:
+    """``fchmod`` where the platform has it; ``chmod`` by name elsewhere (Windows before 3.13)."""
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+    else:  # pragma: no cover - Windows
+        os.chmod(path, mode)
+
+
 def write_private_file(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` atomically with ``mode``; a crash leaves the old file or the new one."""
     ensure_private_dir(path.parent)
@@ -31,7 +39,7 @@ def write_private_file(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     tmp = ""
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.fchmod(fd, mode)
+        set_mode(fd, tmp, mode)
         with os.fdopen(fd, "wb") as handle:
             fd = -1
             handle.write(data)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import resource
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -106,6 +105,8 @@ def _abandon(conn: sqlite3.Connection | None, path: Path | str, fresh: set[Path]
 def _disk_hint(path: Path | str) -> str:
     """Why writing next to ``path`` may have failed, for the error message ("" when unknown)."""
     folder = Path(path).parent
+    if not hasattr(os, "statvfs"):  # Windows
+        return ""
     try:
         fs = os.statvfs(folder)
     except OSError:
@@ -116,6 +117,8 @@ def _disk_hint(path: Path | str) -> str:
         return f" ({folder} is not writable by this user)"
     if fs.f_bavail * fs.f_frsize < 1024 * 1024:
         return f" (the disk holding {folder} is full)"
+    import resource  # POSIX only, like statvfs above
+
     limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
     if limit != resource.RLIM_INFINITY:
         return f" (files may not grow beyond {limit} bytes: ulimit -f)"

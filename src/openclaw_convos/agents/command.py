@@ -149,8 +149,11 @@ class CommandAgent(AgentBase):
         return message
 
     async def _kill(self, proc: asyncio.subprocess.Process) -> None:
+        killpg = getattr(os, "killpg", None)  # POSIX: the whole process group; Windows: the process
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
+            if killpg is None:  # pragma: no cover - Windows
+                raise OSError("no process groups")
+            killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         except OSError:

@@ -121,7 +121,11 @@ def _tolerant_streams() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _tolerant_streams()
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ConvosError as exc:  # libxmtp has no wheel here (XmtpUnavailable): say so, in one line
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -53,6 +53,7 @@ from ..agents.config import (
     Preset,
 )
 from ..errors import ConfigError
+from ..fsutil import set_mode
 from ..media.config import MediaConfig, parse_media_config
 from .access import DM_POLICIES, DmPolicy
 from .chunking import CHUNK_MODES, DEFAULT_TEXT_CHUNK_LIMIT, ChunkMode
@@ -927,7 +928,7 @@ def _atomic_write(path: Path, text: str, *, mode: int) -> None:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.fchmod(fd, mode)
+            set_mode(fd, tmp, mode)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 fd = -1
                 handle.write(text)

@@ -23,13 +23,13 @@ import hmac
 import os
 from dataclasses import dataclass, field, replace
 
-import xmtp_bindings.xmtpv3 as ffi
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ..errors import MediaError, ProtocolError
+from .binding import ffi
 
 __all__ = [
     "NONCE_SIZE",

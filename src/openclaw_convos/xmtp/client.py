@@ -12,11 +12,10 @@ from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-import xmtp_bindings.xmtpv3 as ffi
-
 from .. import APP_VERSION
 from ..errors import ConvosError, IdentityError, NodeUnreachable, TooManyInstallations, XmtpError
 from ..fsutil import ensure_private_dir, write_private_file
+from .binding import ffi
 from .content import content_type_of
 from .endpoints import Endpoint
 from .errors import map_ffi_error

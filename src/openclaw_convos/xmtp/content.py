@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import xmtp_bindings.xmtpv3 as ffi
-
 from ..errors import ProtocolError
 from .attachments import (
     InlineAttachment,
@@ -18,6 +16,7 @@ from .attachments import (
     decode_multi_remote_attachment,
     decode_remote_attachment,
 )
+from .binding import ffi
 from .types import ContentTypeId
 
 TEXT = ContentTypeId("xmtp.org", "text", 1, 0)

@@ -16,10 +16,9 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-import xmtp_bindings.xmtpv3 as ffi
-
 from ..errors import ConvosError
 from ..retry import Backoff
+from .binding import ffi
 from .client import XmtpClient, call, to_message
 from .types import XmtpMessage
 
