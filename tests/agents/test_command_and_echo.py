@@ -119,6 +119,7 @@ async def test_program_receives_the_turn_as_json(program: Path, tmp_path: Path) 
         "reaction": None,
         "systemPrompt": "Be kind.",
         "history": [{"role": "user", "text": "before", "senderInboxId": "a" * 64, "senderName": None}],
+        "attachments": [],
     }
 
 

@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self, runtime_checkable
 
+from ..media.types import MediaFile, MediaRef
+
 __all__ = [
     "Agent",
     "AgentBase",
     "AgentReply",
     "AgentTurn",
     "HistoryItem",
+    "describe_attachment",
     "render_history_text",
     "render_turn_text",
     "sender_label",
@@ -58,15 +61,18 @@ class AgentTurn:
     reply_to_text: str | None = None
     reaction: str | None = None
     history: tuple[HistoryItem, ...] = ()
+    attachments: tuple[MediaFile, ...] = ()
+    """Files sent with the message, opened (or with a ``note`` saying why not)."""
 
 
 @dataclass(frozen=True, slots=True)
 class AgentReply:
-    """What to send back: a text (chunked by the gateway), a reaction to the turn's message, both,
-    or neither (stay silent)."""
+    """What to send back: a text (chunked by the gateway), a reaction to the turn's message,
+    files (each sent as its own attachment message, before the text), any of them, or nothing."""
 
     text: str | None = None
     react: str | None = None
+    attachments: tuple[MediaFile | MediaRef, ...] = ()
 
 
 @runtime_checkable
@@ -112,14 +118,37 @@ def _quote(text: str) -> str:
     return flat if len(flat) <= _QUOTE_LIMIT else flat[: _QUOTE_LIMIT - 1] + "\u2026"
 
 
-def render_turn_text(turn: AgentTurn) -> str:
-    """The user message text for a chat model: sender label in groups, reply/reaction context."""
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def describe_attachment(file: MediaFile, *, image_included: bool = False) -> str:
+    """One bracketed line telling a model about a file: name, type, size, transcript or note."""
+    label = f"{file.filename} ({file.mime_type}, {_size(file.size)})"
+    if file.note:
+        return f"[attachment {label} {file.note}]"
+    if file.transcript is not None:
+        return f'[voice message {label}, transcript: "{file.transcript}"]'
+    if file.kind == "image" and image_included:
+        return f"[image {label}, shown below]"
+    return f"[attached {file.kind} {label}]"
+
+
+def render_turn_text(turn: AgentTurn, *, images_included: bool = False) -> str:
+    """The user message text for a chat model: sender label in groups, reply/reaction context,
+    one line per attachment (``images_included``: the images go along as image parts)."""
     lines: list[str] = []
     if turn.reaction:
         target = f' to: "{_quote(turn.reply_to_text)}"' if turn.reply_to_text else ""
         lines.append(f"[reacted {turn.reaction}{target}]")
     elif turn.reply_to_text:
         lines.append(f'[replying to: "{_quote(turn.reply_to_text)}"]')
+    for file in turn.attachments:
+        lines.append(describe_attachment(file, image_included=images_included and bool(file.content)))
     if turn.text:
         lines.append(turn.text)
     body = "\n".join(lines)
@@ -135,8 +164,24 @@ def render_history_text(item: HistoryItem, *, is_group: bool) -> str:
     return item.text
 
 
-def turn_to_json(turn: AgentTurn, *, system_prompt: str | None = None) -> dict[str, Any]:
-    """The turn as one JSON object (the command backend's stdin; camelCase, ``version`` 1)."""
+def turn_to_json(
+    turn: AgentTurn, *, system_prompt: str | None = None, paths: tuple[str | None, ...] = ()
+) -> dict[str, Any]:
+    """The turn as one JSON object (the command backend's stdin; camelCase, ``version`` 1).
+    ``paths`` gives, per attachment, where its decrypted bytes were written (or None)."""
+    attachments = []
+    for i, file in enumerate(turn.attachments):
+        entry: dict[str, Any] = {
+            "filename": file.filename,
+            "mimeType": file.mime_type,
+            "size": file.size,
+            "path": paths[i] if i < len(paths) else None,
+        }
+        if file.transcript is not None:
+            entry["transcript"] = file.transcript
+        if file.note:
+            entry["note"] = file.note
+        attachments.append(entry)
     return {
         "version": 1,
         "conversationId": turn.conversation_id,
@@ -157,4 +202,5 @@ def turn_to_json(turn: AgentTurn, *, system_prompt: str | None = None) -> dict[s
             }
             for item in turn.history
         ],
+        "attachments": attachments,
     }

@@ -1,9 +1,13 @@
 """The command backend: a program gets the turn as one JSON object on stdin, answers on stdout.
 
 Input: one line of JSON (see :func:`~openclaw_convos.agents.base.turn_to_json`), then stdin is
-closed. Output: plain text (the reply), or a JSON object ``{"text": "...", "react": "..."}``
-(both optional, strings or null). Output that starts with ``{`` and ends with ``}`` must be valid
-JSON of that shape; empty output means no reply. A non-zero exit status is an error.
+closed. Each attachment of the turn has a ``path``: its decrypted bytes in a private (0700)
+folder under the state folder, removed when the turn ends. Output: plain text (the reply), or a
+JSON object ``{"text": "...", "react": "...", "attachments": [...]}`` (all optional). Each
+attachment is ``{"path": "...", "filename"?: "...", "mimeType"?: "..."}`` (read at once, so it
+may live in the turn's folder) or ``{"url": "https://..."}`` (downloaded safely by the gateway).
+Output that starts with ``{`` and ends with ``}`` must be valid JSON of that shape; empty
+output means no reply. A non-zero exit status is an error.
 
 The program runs in its own process group; on timeout or cancellation the whole group is killed.
 """
@@ -19,6 +23,8 @@ import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ..media.files import guess_mime_type, private_folder, sanitize_filename, write_private
+from ..media.types import MediaFile, MediaRef
 from .base import AgentBase, AgentReply, AgentTurn, turn_to_json
 from .errors import AgentCommandFailed, AgentResponseError, AgentTimeout, AgentUnavailable
 
@@ -28,10 +34,44 @@ log = logging.getLogger(__name__)
 
 _DETAIL_LIMIT = 300
 _REAP_SECONDS = 5.0
+_KEYS = ("text", "react", "attachments")
 
 
-def parse_command_output(output: str) -> AgentReply:
-    """Plain text, or ``{"text": ..., "react": ...}``; raises :class:`AgentResponseError`."""
+def _parse_attachments(value: object, *, max_bytes: int) -> tuple[MediaFile | MediaRef, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise AgentResponseError('the agent command\'s JSON field "attachments" must be a list')
+    out: list[MediaFile | MediaRef] = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise AgentResponseError("each attachment must be an object with a path or a url")
+        url, path = item.get("url"), item.get("path")
+        if isinstance(url, str) and url.strip():
+            out.append(MediaRef(url.strip()))
+            continue
+        if not isinstance(path, str) or not path.strip():
+            raise AgentResponseError('each attachment needs "path" (a file) or "url" (https)')
+        file = Path(path).expanduser()
+        try:
+            size = file.stat().st_size
+            if size > max_bytes:
+                raise AgentResponseError(
+                    f"the attachment {file.name} is {size} bytes, above the limit {max_bytes}"
+                )
+            content = file.read_bytes()
+        except OSError as exc:
+            raise AgentResponseError(
+                f"cannot read the attachment {file.name}: {exc.strerror or exc}"
+            ) from exc
+        name = item.get("filename") if isinstance(item.get("filename"), str) else file.name
+        mime = item.get("mimeType") if isinstance(item.get("mimeType"), str) else guess_mime_type(str(name))
+        out.append(MediaFile(filename=sanitize_filename(str(name)), mime_type=str(mime), content=content))
+    return tuple(out)
+
+
+def parse_command_output(output: str, *, max_bytes: int = 25 * 1024 * 1024) -> AgentReply:
+    """Plain text, or ``{"text", "react", "attachments"}``; raises :class:`AgentResponseError`."""
     stripped = output.strip()
     if not stripped:
         return AgentReply()
@@ -47,6 +87,7 @@ def parse_command_output(output: str) -> AgentReply:
     if not isinstance(data, dict):  # pragma: no cover - "{...}" always decodes to an object
         raise AgentResponseError("the agent command's JSON output must be an object")
     values: dict[str, str | None] = {}
+    attachments = _parse_attachments(data.get("attachments"), max_bytes=max_bytes)
     for key in ("text", "react"):
         value = data.get(key)
         if value is not None and not isinstance(value, str):
@@ -55,11 +96,11 @@ def parse_command_output(output: str) -> AgentReply:
                 f"not {type(value).__name__}"
             )
         values[key] = value if value and value.strip() else None
-    unknown = sorted(set(data) - {"text", "react"})
+    unknown = sorted(set(data) - set(_KEYS))
     if unknown:
         log.debug("agent command output: ignoring unknown fields %s", unknown)
     react = values["react"].strip() if values["react"] else None
-    return AgentReply(text=values["text"], react=react)
+    return AgentReply(text=values["text"], react=react, attachments=attachments)
 
 
 class CommandAgent(AgentBase):
@@ -74,6 +115,8 @@ class CommandAgent(AgentBase):
         timeout_seconds: float = 60.0,
         system_prompt: str | None = None,
         env: Mapping[str, str] | None = None,
+        work_dir: Path | None = None,
+        max_bytes: int = 25 * 1024 * 1024,
     ) -> None:
         if not argv:
             raise ValueError("the command backend needs a program to run")
@@ -83,6 +126,8 @@ class CommandAgent(AgentBase):
         self._timeout = timeout_seconds
         self._system_prompt = system_prompt
         self._env = dict(env) if env is not None else None
+        self._work_dir = work_dir
+        self._max_bytes = max_bytes
 
     def __repr__(self) -> str:
         return f"CommandAgent(program={Path(self._argv[0]).name!r}, timeout_seconds={self._timeout})"
@@ -92,7 +137,20 @@ class CommandAgent(AgentBase):
         return Path(self._argv[0]).name
 
     async def respond(self, turn: AgentTurn) -> AgentReply:
-        payload = json.dumps(turn_to_json(turn, system_prompt=self._system_prompt), ensure_ascii=False)
+        files = [f for f in turn.attachments if f.content]
+        if not files or self._work_dir is None:
+            return await self._run(turn, ())
+        with private_folder(self._work_dir) as folder:
+            paths = tuple(
+                str(write_private(folder, f"{i}-{f.filename}", f.content)) if f.content else None
+                for i, f in enumerate(turn.attachments)
+            )
+            return await self._run(turn, paths)
+
+    async def _run(self, turn: AgentTurn, paths: tuple[str | None, ...]) -> AgentReply:
+        payload = json.dumps(
+            turn_to_json(turn, system_prompt=self._system_prompt, paths=paths), ensure_ascii=False
+        )
         try:
             proc = await asyncio.create_subprocess_exec(
                 *self._argv,
@@ -135,7 +193,7 @@ class CommandAgent(AgentBase):
             raise AgentResponseError(
                 f"agent command {self._program} printed output that is not UTF-8"
             ) from exc
-        return parse_command_output(text)
+        return parse_command_output(text, max_bytes=self._max_bytes)
 
     def _failure_message(self, returncode: int, stderr: bytes) -> str:
         if returncode < 0:

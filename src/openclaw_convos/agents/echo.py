@@ -1,4 +1,5 @@
-"""The echo backend: answers each text with the same text. The default until one is configured."""
+"""The echo backend: answers each text with the same text, and each file with the same file.
+The default until one is configured."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ __all__ = ["EchoAgent"]
 
 
 class EchoAgent(AgentBase):
-    """Replies with the turn's text; stays silent on reactions and empty messages."""
+    """Replies with the turn's text and sends back every file that could be opened (the gateway
+    encrypts and uploads it afresh); stays silent on reactions and empty messages."""
 
     name = "echo"
 
     async def respond(self, turn: AgentTurn) -> AgentReply:
-        if turn.reaction is not None or not turn.text.strip():
+        if turn.reaction is not None:
             return AgentReply()
-        return AgentReply(text=turn.text)
+        files = tuple(f for f in turn.attachments if f.content and not f.note)
+        text = turn.text if turn.text.strip() else None
+        return AgentReply(text=text, attachments=files)
 
     def __repr__(self) -> str:
         return "EchoAgent()"

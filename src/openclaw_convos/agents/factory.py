@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 import httpx
 
@@ -42,10 +43,13 @@ def build_agent(
     *,
     environ: Mapping[str, str] | None = None,
     http_client: httpx.AsyncClient | None = None,
+    work_dir: Path | None = None,
+    max_bytes: int = 25 * 1024 * 1024,
 ) -> Agent:
     """A ready backend. ``environ`` (default ``os.environ``) is where API keys are looked up;
     pass the loaded config's environment so ``.env`` files and the config's ``env`` block count.
-    An ``http_client`` passed in is used as is and not closed by the agent."""
+    An ``http_client`` passed in is used as is and not closed by the agent. ``work_dir`` (inside
+    the state folder) is where the command backend gets each turn's private attachment folder."""
     env = os.environ if environ is None else environ
     if config.kind == "echo":
         return EchoAgent()
@@ -53,7 +57,11 @@ def build_agent(
         if not config.command:
             raise ConfigError('channels.convos.agent.command is required when kind is "command"')
         return CommandAgent(
-            config.command, timeout_seconds=config.timeout_seconds, system_prompt=config.system_prompt
+            config.command,
+            timeout_seconds=config.timeout_seconds,
+            system_prompt=config.system_prompt,
+            work_dir=work_dir,
+            max_bytes=max_bytes,
         )
     if not config.base_url or not config.model:
         raise ConfigError("channels.convos.agent needs baseUrl and model for the openai backend")

@@ -10,6 +10,12 @@ For OpenClaw's gateway (``openclaw`` preset) each request also names the OpenCla
 conversation keeps its own OpenClaw session. Note that OpenClaw runs such requests with owner
 privileges: the gateway applies ``dmPolicy`` before anything reaches this backend.
 
+Attachments: images of the turn go to the model as ``image_url`` parts with a base64 data URL,
+in the same user message as the text (``vision`` false: described instead); other files are
+described by name, type and size (audio by its transcript when transcription is configured).
+A reply line ``MEDIA:<path or URL>`` (OpenClaw's convention) is taken out of the text and sent
+as a file; the gateway resolves it (URLs downloaded safely, paths only inside ``mediaDirs``).
+
 The whole request is bounded by ``timeout_seconds``. The API key goes only into the
 ``Authorization`` header; it is never logged, never in ``repr``, and scrubbed from error texts.
 """
@@ -17,6 +23,7 @@ The whole request is bounded by ``timeout_seconds``. The API key goes only into 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import re
 from typing import Any
@@ -24,6 +31,7 @@ from typing import Any
 import httpx
 
 from .. import APP_VERSION
+from ..media.types import MediaRef
 from .base import AgentBase, AgentReply, AgentTurn, render_history_text, render_turn_text
 from .errors import AgentHTTPError, AgentResponseError, AgentTimeout, AgentUnavailable
 
@@ -33,6 +41,17 @@ log = logging.getLogger(__name__)
 
 _DETAIL_LIMIT = 300
 _KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,})")
+_MEDIA_LINE = re.compile(r"^[ \t]*MEDIA:[ \t]*(\S[^\r\n]*?)[ \t]*$", re.MULTILINE)
+_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def split_media_lines(text: str) -> tuple[str, tuple[MediaRef, ...]]:
+    """OpenClaw's ``MEDIA:<path or URL>`` lines out of a reply: (the rest of the text, the refs)."""
+    refs = tuple(MediaRef(m.group(1).strip("`\"'<>")) for m in _MEDIA_LINE.finditer(text))
+    if not refs:
+        return text, ()
+    rest = _MEDIA_LINE.sub("", text)
+    return re.sub(r"\n{3,}", "\n\n", rest).strip(), refs
 
 
 class OpenAICompatibleAgent(AgentBase):
@@ -53,6 +72,7 @@ class OpenAICompatibleAgent(AgentBase):
         openclaw_agent_id: str | None = None,
         name: str = "openai",
         client: httpx.AsyncClient | None = None,
+        vision: bool = True,
     ) -> None:
         if timeout_seconds <= 0:
             raise ValueError("timeout_seconds must be positive")
@@ -68,6 +88,7 @@ class OpenAICompatibleAgent(AgentBase):
         self._max_tokens = max_tokens
         self._send_history = send_history
         self._openclaw_agent_id = openclaw_agent_id
+        self._vision = vision
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_seconds), headers={"User-Agent": APP_VERSION}
@@ -86,9 +107,9 @@ class OpenAICompatibleAgent(AgentBase):
 
     # -- request ------------------------------------------------------------------------------
 
-    def build_messages(self, turn: AgentTurn) -> list[dict[str, str]]:
-        """System prompt, then history (oldest first), then the turn."""
-        messages: list[dict[str, str]] = []
+    def build_messages(self, turn: AgentTurn) -> list[dict[str, Any]]:
+        """System prompt, then history (oldest first), then the turn (with its image parts)."""
+        messages: list[dict[str, Any]] = []
         if self._system_prompt:
             messages.append({"role": "system", "content": self._system_prompt})
         if self._send_history:
@@ -96,7 +117,20 @@ class OpenAICompatibleAgent(AgentBase):
                 if item.text.strip():
                     content = render_history_text(item, is_group=turn.is_group)
                     messages.append({"role": item.role, "content": content})
-        messages.append({"role": "user", "content": render_turn_text(turn)})
+        images = [
+            f
+            for f in turn.attachments
+            if self._vision and f.content and not f.note and f.mime_type in _IMAGE_TYPES
+        ]
+        text = render_turn_text(turn, images_included=bool(images))
+        if not images:
+            messages.append({"role": "user", "content": text})
+            return messages
+        parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+        for image in images:
+            data = base64.b64encode(image.content).decode("ascii")
+            parts.append({"type": "image_url", "image_url": {"url": f"data:{image.mime_type};base64,{data}"}})
+        messages.append({"role": "user", "content": parts})
         return messages
 
     def build_request(self, turn: AgentTurn) -> tuple[dict[str, Any], dict[str, str]]:
@@ -165,7 +199,8 @@ class OpenAICompatibleAgent(AgentBase):
             raise AgentResponseError(
                 f"{self.name} backend returned message content of type {type(content).__name__}"
             )
-        return AgentReply(text=content if content.strip() else None)
+        text, refs = split_media_lines(content)
+        return AgentReply(text=text if text.strip() else None, attachments=refs)
 
     def _http_error(self, response: httpx.Response) -> AgentHTTPError:
         status = response.status_code
