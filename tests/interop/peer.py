@@ -495,6 +495,8 @@ class CliUser:
         for sub in ("home", "cwd", "tmp", "user"):
             (sandbox / sub).mkdir(parents=True, exist_ok=True)
         self.inbox_id: str | None = None
+        self.extra_env: dict[str, str] = {}
+        """Added to every call's environment (e.g. the upload provider's variables)."""
         self.calls: list[CliResult] = []
         self._processes: list[CliProcess] = []
 
@@ -516,6 +518,7 @@ class CliUser:
             "CONVOS_HOME": str(self.home),
             "CONVOS_ENV": "local",
             "CONVOS_SKIP_NEW_VERSION_CHECK": "true",
+            **self.extra_env,
         }
 
     def _argv(self, args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
