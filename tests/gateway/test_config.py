@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from openclaw_convos.gateway.config import (
     substitute_env,
     update_convos_config,
 )
+from openclaw_convos.gateway.groups import ConversationKind, GroupEntry
 from openclaw_convos.xmtp.endpoints import Endpoint
 
 KEY = "0x" + "ab" * 32
@@ -137,13 +139,50 @@ def test_allow_from_is_normalised() -> None:
 
 
 def test_groups_list_and_map_forms() -> None:
-    assert parse({"groups": [CONV.upper(), "*"]}).groups == (CONV, "*")
-    config = parse({"groups": {CONV: {"requireMention": True}, "*": {}}})
-    assert config.groups == (CONV, "*")
-    assert dict(config.require_mention) == {CONV: True, "*": False}
+    assert dict(parse({"groups": [CONV.upper(), "*"]}).groups) == {CONV: GroupEntry(), "*": GroupEntry()}
+    config = parse(
+        {
+            "groupPolicy": "allowlist",
+            "groupAllowFrom": [INBOX],
+            "groups": {CONV: {"requireMention": True, "allowFrom": ["*"]}, "*": {}, "b" * 32: None},
+        }
+    )
+    assert dict(config.groups) == {
+        CONV: GroupEntry(require_mention=True, allow_from=("*",)),
+        "*": GroupEntry(),
+        "b" * 32: GroupEntry(),
+    }
+    assert config.group_rules.policy == "allowlist"
+    assert config.group_rules.group_allow_from == (INBOX,)
+    assert config.group_rules.require_mention(CONV, ConversationKind.GROUP) is True
+    assert config.group_rules.sender_list(CONV) == ("*",)
 
 
-def test_all_upstream_keys_are_accepted() -> None:
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("markdown", {"tables": "bullets"}, "replies are sent as the agent wrote them"),
+        ("poolApiKey", "pool-secret", "serves no HTTP routes"),
+        ("accounts", {"default": {}}, "one gateway serves the one channels.convos account"),
+        ("capabilities", ["x"], "does not act on"),
+        ("configWrites", True, "does not act on"),
+        ("dms", {}, "dmPolicy and allowFrom govern DMs"),
+        ("blockStreaming", True, "does not act on"),
+        ("blockStreamingCoalesce", {}, "does not act on"),
+        ("actions", {"reactions": True}, "reactionLevel decides about reactions"),
+        ("heartbeat", {"every": "1h"}, "does not act on"),
+    ],
+)
+def test_upstream_keys_we_do_not_act_on_are_refused(
+    tmp_path: Path, key: str, value: object, reason: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"^channels\.convos\.{key} .*{re.escape(reason)}.*remove it"):
+        parse({key: value})
+    with pytest.raises(ConfigError, match=re.escape(reason)):
+        update_convos_config(tmp_path / "openclaw.json", {key: value})
+
+
+def test_all_acted_on_upstream_keys_are_accepted() -> None:
     config = parse(
         {
             "name": "Bot",
@@ -155,17 +194,7 @@ def test_all_upstream_keys_are_accepted() -> None:
             "textChunkLimit": 100,
             "chunkMode": "newline",
             "reactionLevel": "ack",
-            "markdown": {"tables": "bullets"},
             "systemPrompt": "Be brief.",
-            "poolApiKey": "pool-secret",
-            "accounts": {"default": {}},
-            "capabilities": ["x"],
-            "configWrites": True,
-            "dms": {},
-            "blockStreaming": True,
-            "blockStreamingCoalesce": {},
-            "actions": {"reactions": True},
-            "heartbeat": {"every": "1h"},
         }
     )
     assert config.name == "Bot"
@@ -175,8 +204,6 @@ def test_all_upstream_keys_are_accepted() -> None:
     assert (config.history_limit, config.dm_history_limit) == (20, 0)
     assert config.chunk_mode == "newline"
     assert config.reaction_level == "ack"
-    assert dict(config.markdown) == {"tables": "bullets"}
-    assert config.pool_api_key == "pool-secret"
     assert config.agent.system_prompt == "Be brief."  # the channel prompt is the agent's default
 
 
@@ -205,10 +232,25 @@ def test_all_upstream_keys_are_accepted() -> None:
         ({"chunkMode": "words"}, "channels.convos.chunkMode must be one of length, newline"),
         ({"historyLimit": -1}, "channels.convos.historyLimit must be at least 0"),
         ({"groups": ["nope"]}, "channels.convos.groups[0] must be a conversation ID"),
-        ({"groups": {CONV: {"mention": True}}}, f"channels.convos.groups.{CONV}.mention is not a known key"),
+        (
+            {"groups": {CONV: {"mention": True}}},
+            f"channels.convos.groups.{CONV}.mention is not a known key (known: requireMention, allowFrom)",
+        ),
+        (
+            {"groups": {CONV: {"allowFrom": ["bob"]}}},
+            f"channels.convos.groups.{CONV}.allowFrom[0] must be an XMTP",
+        ),
+        (
+            {"groups": {"*": {"requireMention": "yes"}}},
+            "channels.convos.groups.*.requireMention must be true or false",
+        ),
+        ({"groupPolicy": "closed"}, "channels.convos.groupPolicy must be one of open, disabled, allowlist"),
+        (
+            {"reactionLevel": "lots"},
+            "channels.convos.reactionLevel must be one of off, ack, minimal, extensive",
+        ),
         ({"groups": "x"}, "channels.convos.groups must be an array"),
         ({"dmpolicy": "open"}, "channels.convos.dmpolicy is not a known key; did you mean dmPolicy?"),
-        ({"markdown": []}, "channels.convos.markdown must be an object"),
         ({"agent": "openai"}, "channels.convos.agent must be an object"),
         ({"agent": {"kind": "gpt"}}, "channels.convos.agent.kind must be one of echo, openai, command"),
         ({"agent": {"modle": "x"}}, "channels.convos.agent.modle is not a known key; did you mean model?"),
@@ -272,7 +314,7 @@ def test_bad_top_level_shapes(tmp_path: Path) -> None:
 
 
 def test_repr_redacts_secrets(tmp_path: Path) -> None:
-    section = {"privateKey": KEY, "poolApiKey": "pool-secret-9", "agent": {"preset": "openclaw"}}
+    section = {"privateKey": KEY, "agent": {"preset": "openclaw"}}
     write(
         tmp_path / "s" / "openclaw.json",
         json.dumps({"channels": {"convos": section}, "gateway": {"auth": {"token": "gw-token-123"}}}),
@@ -282,10 +324,10 @@ def test_repr_redacts_secrets(tmp_path: Path) -> None:
     )
     assert loaded.convos.agent.fallback_api_key == "gw-token-123"
     text = repr(loaded)
-    for secret in (KEY, KEY[2:], "pool-secret-9", "gw-token-123", "env-secret"):
+    for secret in (KEY, KEY[2:], "gw-token-123", "env-secret"):
         assert secret not in text
     assert "private_key='<redacted>'" in text
-    assert "pool_api_key=None" in repr(ConvosConfig())
+    assert "private_key=None" in repr(ConvosConfig())
 
 
 # -- environment substitution ---------------------------------------------------------------------
@@ -527,12 +569,12 @@ def test_update_rejects_bad_values_and_leaves_the_file_alone(tmp_path: Path) -> 
     assert not (tmp_path / "openclaw.json.bak").exists()
 
 
-def test_update_accepts_env_references_and_unchecked_keys(tmp_path: Path) -> None:
+def test_update_accepts_env_references(tmp_path: Path) -> None:
     path = tmp_path / "openclaw.json"
-    update_convos_config(path, {"env": "${XMTP_ENV}", "accounts": {"default": {}}})
+    update_convos_config(path, {"env": "${XMTP_ENV}", "groups": {"*": {"requireMention": True}}})
     assert json.loads(path.read_text())["channels"]["convos"] == {
         "env": "${XMTP_ENV}",
-        "accounts": {"default": {}},
+        "groups": {"*": {"requireMention": True}},
     }
 
 

@@ -119,7 +119,7 @@ def check_permissions(report: Report, paths: StatePaths, *, config_has_secret: b
             report.add(
                 "fail",
                 "permissions",
-                f"config {paths.config_path} holds a secret (privateKey or poolApiKey) and is "
+                f"config {paths.config_path} holds a secret (privateKey) and is "
                 f"{config_mode:04o}. Fix: chmod 600 {paths.config_path}",
             )
 
@@ -251,7 +251,7 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
         finally:
             if progress is not None:
                 progress.done()
-        secret = loaded.convos.private_key is not None or loaded.convos.pool_api_key is not None
+        secret = loaded.convos.private_key is not None
         check_permissions(report, loaded.paths, config_has_secret=secret)
     else:
         # the config does not load: still check the files we can find

@@ -15,10 +15,11 @@ Reading follows OpenClaw (``src/config/io.ts``, ``includes.ts``, ``env-substitut
   is substituted: keys of other tools never block our start.
 
 Validation is strict: unknown keys and malformed values raise :class:`ConfigError` naming the key
-(``channels.convos.dmPolicy must be one of pairing, allowlist, open, disabled``). All keys of the
-upstream plugin's schema are accepted so existing configs validate; the ones no code here reads
-(``accounts``, ``capabilities``, ``configWrites``, ``dms``, ``blockStreaming``,
-``blockStreamingCoalesce``, ``actions``, ``heartbeat``) are accepted unchecked. Our additions:
+(``channels.convos.dmPolicy must be one of pairing, allowlist, open, disabled``). Every key we
+accept is acted on; keys of the upstream schema that this gateway does not act on
+(``accounts``, ``markdown``, ``poolApiKey``, ``capabilities``, ``configWrites``, ``dms``,
+``blockStreaming``, ``blockStreamingCoalesce``, ``actions``, ``heartbeat``) are refused with
+the reason, so no setting is silently ignored. Our additions:
 ``env: "local"``, ``apiUrl``, ``gatewayHost``, ``media`` (see :mod:`openclaw_convos.media.config`) and ``agent`` (see
 :mod:`openclaw_convos.agents.config`). OpenClaw itself passes ``channels.*`` through unvalidated,
 so these keys do not break an OpenClaw gateway reading the same file.
@@ -57,6 +58,7 @@ from ..fsutil import set_mode
 from ..media.config import MediaConfig, parse_media_config
 from .access import DM_POLICIES, DmPolicy
 from .chunking import CHUNK_MODES, DEFAULT_TEXT_CHUNK_LIMIT, ChunkMode
+from .groups import GROUP_POLICIES, GroupEntry, GroupPolicy, GroupRules
 from .pairing import WILDCARD, normalize_allow_entry
 from .paths import StatePaths, resolve_state_paths
 
@@ -81,10 +83,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ConvosEnv = Literal["production", "dev", "local"]
-GroupPolicy = Literal["open", "disabled", "allowlist"]
 ReactionLevel = Literal["off", "ack", "minimal", "extensive"]
 ENVS: tuple[ConvosEnv, ...] = get_args(ConvosEnv)
-GROUP_POLICIES: tuple[GroupPolicy, ...] = get_args(GroupPolicy)
 REACTION_LEVELS: tuple[ReactionLevel, ...] = get_args(ReactionLevel)
 
 _PREFIX = "channels.convos"
@@ -98,19 +98,24 @@ _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _ETH_ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
 _AGENT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*$")
-_UNCHECKED_KEYS = frozenset(
+_CORE_ONLY = "is an OpenClaw core setting that the Convos channel does not act on"
+#: Upstream keys this gateway does not act on: refused, each with why (never silently ignored).
+_REFUSED_KEYS: Mapping[str, str] = MappingProxyType(
     {
-        "accounts",
-        "capabilities",
-        "configWrites",
-        "dms",
-        "blockStreaming",
-        "blockStreamingCoalesce",
-        "actions",
-        "heartbeat",
+        "accounts": "is not supported: one gateway serves the one channels.convos account; move "
+        "the account's settings up into channels.convos and remove it",
+        "markdown": "is not supported: replies are sent as the agent wrote them; remove it",
+        "poolApiKey": "is not supported: this gateway serves no HTTP routes; remove it",
+        "capabilities": _CORE_ONLY + "; remove it",
+        "configWrites": _CORE_ONLY + "; remove it",
+        "dms": _CORE_ONLY + " (dmPolicy and allowFrom govern DMs); remove it",
+        "blockStreaming": _CORE_ONLY + "; remove it",
+        "blockStreamingCoalesce": _CORE_ONLY + "; remove it",
+        "actions": _CORE_ONLY + " (reactionLevel decides about reactions); remove it",
+        "heartbeat": _CORE_ONLY + "; remove it",
     }
 )
-_SECRET_FIELDS = frozenset({"private_key", "pool_api_key"})
+_SECRET_FIELDS = frozenset({"private_key"})
 
 
 class _Remove:
@@ -145,20 +150,20 @@ class ConvosConfig:
     name: str | None = None
     identity_id: str | None = None
     group_policy: GroupPolicy = "open"
-    groups: tuple[str, ...] | None = None
-    """Served conversation ids (``"*"`` = all); None = no group allowlist."""
-    require_mention: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
-    """Per-conversation ``requireMention`` from the map form of ``groups``."""
+    groups: Mapping[str, GroupEntry] = field(default_factory=lambda: MappingProxyType({}))
+    """``groups`` keys (lowercase conversation ids or ``"*"``) and their settings."""
     group_allow_from: tuple[str, ...] | None = None
     history_limit: int | None = None
     dm_history_limit: int | None = None
     reaction_level: ReactionLevel = "minimal"
-    markdown: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     system_prompt: str | None = None
-    pool_api_key: str | None = None
-    """Bearer token for HTTP routes. A secret."""
     media: MediaConfig = field(default_factory=MediaConfig)
     """Attachments: limits, upload provider, transcription (:mod:`openclaw_convos.media.config`)."""
+
+    @property
+    def group_rules(self) -> GroupRules:
+        """``groupPolicy``, ``groups`` and ``groupAllowFrom`` for :func:`.groups.decide_group`."""
+        return GroupRules(self.group_policy, self.groups, self.group_allow_from)
 
     def endpoint(self) -> Endpoint:
         """The XMTP node to talk to: ``apiUrl`` if set, else ``env``'s URL."""
@@ -277,14 +282,6 @@ def _private_key(value: object, key: str) -> str | None:
     return "0x" + text.removeprefix("0x")
 
 
-def _secret(value: object, key: str) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ConfigError(f"{key} must be a string (got {_type_name(value)})")
-    return value.strip() or None
-
-
 def _conversation_id(value: object, key: str) -> str | None:
     if value is None or value == "":
         return None
@@ -340,18 +337,22 @@ def _group_id(value: str, key: str) -> str:
     return text
 
 
-def _groups(value: object, key: str) -> tuple[tuple[str, ...] | None, Mapping[str, bool]]:
+_GROUP_KEYS = ("requireMention", "allowFrom")
+
+
+def _groups(value: object, key: str) -> Mapping[str, GroupEntry]:
+    """The array form (ids, ``"*"``) or OpenClaw's map form ``{"<id>"|"*": {requireMention, allowFrom}}``."""
     if value is None:
-        return None, MappingProxyType({})
+        return MappingProxyType({})
     if isinstance(value, list):
-        ids: list[str] = []
+        entries: dict[str, GroupEntry] = {}
         for index, item in enumerate(value):
             if not isinstance(item, str):
                 raise ConfigError(f"{key}[{index}] must be a string (got {_type_name(item)})")
-            ids.append(_group_id(item, f"{key}[{index}]"))
-        return tuple(dict.fromkeys(ids)), MappingProxyType({})
+            entries.setdefault(_group_id(item, f"{key}[{index}]"), GroupEntry())
+        return MappingProxyType(entries)
     if isinstance(value, dict):
-        mention: dict[str, bool] = {}
+        out: dict[str, GroupEntry] = {}
         for raw_id, settings in value.items():
             group_key = f"{key}.{raw_id}"
             group = _group_id(str(raw_id), group_key)
@@ -359,25 +360,18 @@ def _groups(value: object, key: str) -> tuple[tuple[str, ...] | None, Mapping[st
                 settings = {}
             if not isinstance(settings, dict):
                 raise ConfigError(f"{group_key} must be an object (got {_type_name(settings)})")
-            unknown = set(settings) - {"requireMention"}
+            unknown = sorted(set(settings) - set(_GROUP_KEYS))
             if unknown:
                 raise ConfigError(
-                    f"{group_key}.{sorted(unknown)[0]} is not a known key (known: requireMention)"
+                    f"{group_key}.{unknown[0]} is not a known key (known: {', '.join(_GROUP_KEYS)})"
                 )
-            if "requireMention" in settings:
-                mention[group] = _bool(settings["requireMention"], f"{group_key}.requireMention")
-            else:
-                mention.setdefault(group, False)
-        return tuple(mention), MappingProxyType(mention)
+            mention = settings.get("requireMention")
+            out[group] = GroupEntry(
+                require_mention=None if mention is None else _bool(mention, f"{group_key}.requireMention"),
+                allow_from=_optional_allow_list(settings.get("allowFrom"), f"{group_key}.allowFrom"),
+            )
+        return MappingProxyType(out)
     raise ConfigError(f"{key} must be an array of conversation IDs or an object (got {_type_name(value)})")
-
-
-def _mapping(value: object, key: str) -> Mapping[str, Any]:
-    if value is None:
-        return MappingProxyType({})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{key} must be an object (got {_type_name(value)})")
-    return MappingProxyType(dict(value))
 
 
 # key -> (ConvosConfig field, parser); "groups" and "agent" are handled on their own
@@ -400,12 +394,10 @@ _FIELDS: dict[str, tuple[str, Callable[[object, str], Any]]] = {
     "historyLimit": ("history_limit", _optional_int(0)),
     "dmHistoryLimit": ("dm_history_limit", _optional_int(0)),
     "reactionLevel": ("reaction_level", _choice(REACTION_LEVELS)),
-    "markdown": ("markdown", _mapping),
     "systemPrompt": ("system_prompt", _optional_str),
-    "poolApiKey": ("pool_api_key", _secret),
     "media": ("media", parse_media_config),
 }
-_KNOWN_KEYS = frozenset({*_FIELDS, "groups", "agent", *_UNCHECKED_KEYS})
+_KNOWN_KEYS = frozenset({*_FIELDS, "groups", "agent"})
 
 _AGENT_KEYS = frozenset(
     {
@@ -783,19 +775,18 @@ def parse_convos_config(
     if not isinstance(section, dict):
         raise ConfigError(f"{_PREFIX} must be an object (got {_type_name(section)})")
     for name in section:
+        if name in _REFUSED_KEYS:
+            raise ConfigError(f"{_PREFIX}.{name} {_REFUSED_KEYS[name]}")
         if name not in _KNOWN_KEYS:
             raise _unknown_key_error(_PREFIX, str(name), _KNOWN_KEYS)
     values: dict[str, Any] = {}
     for name, raw in section.items():
-        if name in _UNCHECKED_KEYS:
-            log.debug("%s.%s is accepted but not used", _PREFIX, name)
-            continue
         if name == "agent":
             continue
         key = f"{_PREFIX}.{name}"
         value = substitute_env(raw, env, key)
         if name == "groups":
-            values["groups"], values["require_mention"] = _groups(value, key)
+            values["groups"] = _groups(value, key)
             continue
         attr, parse = _FIELDS[name]
         values[attr] = parse(value, key)  # parsers of optional keys map null to the default
@@ -852,6 +843,8 @@ def load_config(
 
 def _validate_change(name: str, value: object) -> None:
     key = f"{_PREFIX}.{name}"
+    if name in _REFUSED_KEYS:
+        raise ConfigError(f"{key} {_REFUSED_KEYS[name]}")
     if name not in _KNOWN_KEYS:
         raise _unknown_key_error(_PREFIX, name, _KNOWN_KEYS)
     try:
@@ -860,8 +853,6 @@ def _validate_change(name: str, value: object) -> None:
         raise ConfigError(f"{key}: value cannot be written as JSON ({exc})") from exc
     if isinstance(value, str) and _ENV_REF.search(value):
         return  # a ${VAR} reference; checked when the config is loaded
-    if name in _UNCHECKED_KEYS:
-        return
     if name == "groups":
         _groups(value, key)
     elif name == "agent":
