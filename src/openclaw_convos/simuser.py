@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from .xmtp import (
     XmtpConversation,
     XmtpMessage,
 )
+from .xmtp import attachments as xa
 from .xmtp import content as xc
 
 log = logging.getLogger("openclaw_convos.simuser")
@@ -48,6 +49,7 @@ class Seen:
     text: str
     reference_id: str | None = None
     received_at: float = field(default_factory=time.monotonic)
+    attachment: xc.Attachment | None = field(default=None, repr=False)
 
 
 def describe(message: XmtpMessage) -> Seen:
@@ -64,6 +66,10 @@ def describe(message: XmtpMessage) -> Seen:
     if isinstance(standard, xc.Reaction):
         verb = "reacted" if standard.added else "removed"
         return Seen(*base, "reaction", f"{verb} {standard.emoji}", standard.reference_id)
+    if isinstance(standard, xc.Attachment):
+        size = f", {standard.size} bytes" if standard.size is not None else ""
+        label = f"{standard.filename or 'a file'}{size}"
+        return Seen(*base, "attachment", f"[attachment {label}]", attachment=standard)
     try:
         decoded = cc.decode_content(message.content)
     except ConvosError:
@@ -165,6 +171,14 @@ class SimulatedUser:
 
     async def say(self, conversation_id: str, text: str) -> str:
         return await self.conversation(conversation_id).send(xc.encode_text(text))
+
+    async def send_file(
+        self, conversation_id: str, file: xa.InlineAttachment, upload: Callable[[bytes], Awaitable[str]]
+    ) -> str:
+        """Like the app: encrypt with fresh keys, upload, send a remote attachment message."""
+        encrypted = xa.encrypt_attachment(file)
+        url = await upload(encrypted.payload)
+        return await self.conversation(conversation_id).send(xa.encode_remote_attachment(encrypted.at(url)))
 
     async def react(self, conversation_id: str, message_id: str, reference_inbox_id: str, emoji: str) -> str:
         return await self.conversation(conversation_id).send(
