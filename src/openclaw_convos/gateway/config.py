@@ -61,6 +61,7 @@ from .chunking import CHUNK_MODES, DEFAULT_TEXT_CHUNK_LIMIT, ChunkMode
 from .groups import GROUP_POLICIES, GroupEntry, GroupPolicy, GroupRules
 from .pairing import WILDCARD, normalize_allow_entry
 from .paths import StatePaths, resolve_state_paths
+from .reactions import REACTION_LEVELS, ReactionLevel
 
 if TYPE_CHECKING:
     from ..xmtp.endpoints import Endpoint
@@ -83,9 +84,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ConvosEnv = Literal["production", "dev", "local"]
-ReactionLevel = Literal["off", "ack", "minimal", "extensive"]
 ENVS: tuple[ConvosEnv, ...] = get_args(ConvosEnv)
-REACTION_LEVELS: tuple[ReactionLevel, ...] = get_args(ReactionLevel)
 
 _PREFIX = "channels.convos"
 _MAX_INCLUDE_DEPTH = 10
