@@ -7,13 +7,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..gateway.config import LoadedConfig, update_convos_config
 from .console import Console
 from .context import GatewayLock, add_network_options, load, require_configured
 from .control import ControlServer, control_dir
 from .errors import EXIT_OK
+
+if TYPE_CHECKING:
+    from ..gateway.runtime import Gateway
 
 log = logging.getLogger("openclaw_convos.cli.run")
 
@@ -53,6 +56,20 @@ async def _record_owner_conversation(loaded: LoadedConfig, conversation_id: str)
     log.info("owner conversation %s saved to %s", conversation_id, loaded.paths.config_path)
 
 
+async def _promote_owner(gateway: Gateway) -> None:
+    """The owner conversation's pending join completed: now its invite's creator is the owner."""
+    from ..gateway.service import promote_pending_owner
+
+    owner = gateway.owner_conversation_id
+    host = gateway.host_for_conversation(owner) if owner else None
+    if host is None:
+        return
+    inbox_id = await promote_pending_owner(gateway.state, host.stored.id)
+    if inbox_id is not None:
+        await gateway.add_owner(inbox_id)
+        log.info("%s is the owner: the owner conversation's join is complete", inbox_id)
+
+
 async def cmd_run(args: argparse.Namespace) -> int:
     console = Console()
     loaded = load(args)
@@ -88,6 +105,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), 1.0)
                     if not owner_saved and gateway.owner_conversation_id:
+                        await _promote_owner(gateway)
                         await _record_owner_conversation(loaded, gateway.owner_conversation_id)
                         owner_saved = True
                     if control.done():

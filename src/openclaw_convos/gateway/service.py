@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..agents import Agent, build_agent
-from ..convos.invites import SignedInvite
 from ..convos.links import Env
 from ..errors import ConfigError
 from ..joinflow import creator as convos_creator
@@ -117,8 +116,10 @@ async def configure_with_invite(
 ) -> ConfigureResult:
     """The seed's setup: a new XMTP identity joins the invite's conversation as the owner channel.
 
-    The identity and the owner (the invite's creator) are saved before the request is sent, so a
-    pending join survives; ``run`` finishes it. On success the config gets ``enabled``, ``env``,
+    The identity is saved before the request is sent, so a pending join survives; ``run``
+    finishes it. The invite's creator becomes an owner only when the join is complete: here when
+    it completes in time, else when ``run`` completes it (:func:`promote_pending_owner`); a refused
+    or unanswered join grants nothing. On success the config gets ``enabled``, ``env``,
     ``identityId`` and ``ownerConversationId`` (every other key is kept).
     """
     say = progress or (lambda _text: None)
@@ -134,7 +135,6 @@ async def configure_with_invite(
     say("Creating a new XMTP identity…")
     client = await XmtpClient.open(store.xmtp_identity(stored), pool)
     stored = store.update(stored, inbox_id=client.inbox_id)
-    await _record_owner(loaded, invite)
     say("Sending the join request to the conversation's creator…")
     sent_at = datetime.now(UTC)
     await request_join(client, invite, profile_name=name)
@@ -154,21 +154,53 @@ async def configure_with_invite(
         assert result.conversation_id is not None
         stored = store.update(stored, conversation_id=result.conversation_id, invite_slug=None)
         changes["ownerConversationId"] = result.conversation_id
+        await _record_owner(loaded, invite.payload.creator_inbox_id)
+    elif result.status is JoinStatus.PENDING:
+        await _record_pending_owner(loaded, stored.id, invite.payload.creator_inbox_id)
     if result.status is not JoinStatus.REFUSED:
         await asyncio.to_thread(update_convos_config, loaded.paths.config_path, changes)
     client.close()
     return ConfigureResult(result, stored)
 
 
-async def _record_owner(loaded: LoadedConfig, invite: SignedInvite) -> None:
+_PENDING_OWNER = "pending-owner:"
+
+
+async def _record_owner(loaded: LoadedConfig, inbox_id: str) -> None:
     state = GatewayState.open(loaded.paths.store_path)
     try:
         raw = (await state.activity()).get("owners")
         owners = set(json.loads(raw)) if raw else set()
-        owners.add(invite.payload.creator_inbox_id)
+        owners.add(inbox_id)
         await state.set_activity("owners", json.dumps(sorted(owners)))
     finally:
         state.close()
+
+
+async def _record_pending_owner(loaded: LoadedConfig, identity_id: str, inbox_id: str) -> None:
+    """Who becomes the owner if identity ``identity_id``'s pending join completes (not before)."""
+    state = GatewayState.open(loaded.paths.store_path)
+    try:
+        await state.set_activity(_PENDING_OWNER + identity_id, inbox_id)
+    finally:
+        state.close()
+
+
+async def promote_pending_owner(state: GatewayState, identity_id: str) -> str | None:
+    """The pending join of ``identity_id`` completed: its invite's creator becomes an owner.
+
+    Returns that inbox id (None when nothing was pending); the caller adds it to the running
+    gateway's owners.
+    """
+    inbox_id = (await state.activity()).get(_PENDING_OWNER + identity_id)
+    if not inbox_id:
+        return None
+    raw = (await state.activity()).get("owners")
+    owners = set(json.loads(raw)) if raw else set()
+    owners.add(inbox_id)
+    await state.set_activity("owners", json.dumps(sorted(owners)))
+    await state.set_activity(_PENDING_OWNER + identity_id, "")
+    return inbox_id
 
 
 @dataclass(frozen=True, slots=True)
