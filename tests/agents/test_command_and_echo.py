@@ -24,6 +24,7 @@ from openclaw_convos.agents import (
     CommandAgent,
     EchoAgent,
     HistoryItem,
+    RetryingAgent,
     build_agent,
 )
 from openclaw_convos.agents.base import render_turn_text, turn_to_json
@@ -238,7 +239,7 @@ def test_command_agent_arguments() -> None:
 async def test_factory_builds_the_command_backend(program: Path) -> None:
     config = AgentConfig(kind="command", command=(sys.executable, str(program), "reply"), timeout_seconds=10)
     agent = build_agent(config)
-    assert isinstance(agent, CommandAgent)
+    assert isinstance(agent, RetryingAgent) and isinstance(agent.inner, CommandAgent)
     assert (await agent.respond(TURN)).text == "you said: héllo"
     await agent.aclose()
 

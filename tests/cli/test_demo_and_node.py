@@ -55,6 +55,25 @@ async def test_demo_uses_the_openai_backend_when_configured(offline_cli: Cli, mo
     assert len(server.requests) == 2 and server.requests[0].json()["model"] == "test-model"
 
 
+async def test_a_rate_limited_backend_is_retried_and_its_answer_arrives(
+    offline_cli: Cli, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The whole gateway (the demo's): a 429 with Retry-After: 1, then 200, gives the answer."""
+    async with ChatServer() as server:
+        server.replies = [
+            Reply(status=429, body={"error": {"message": "slow down"}}, headers={"Retry-After": "1"}),
+            Reply(body=completion("I am a helpful test model.")),
+            Reply(body=completion("Hello Bob!")),
+        ]
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_MODEL", "test-model")
+        result = await offline_cli("demo")
+    assert result.code == 0, result.text
+    assert "OpenClaw \u203a I am a helpful test model." in result.out
+    assert "Sorry, I could not answer" not in result.out
+    assert len(server.requests) == 3
+
+
 async def test_demo_fails_clearly_when_the_backend_is_down(offline_cli: Cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{unused_port()}/v1")
     result = await offline_cli("demo")

@@ -19,6 +19,7 @@ from .errors import (
 )
 from .factory import build_agent
 from .openai_compat import OpenAICompatibleAgent
+from .retrying import RetryingAgent
 
 __all__ = [
     "Agent",
@@ -36,5 +37,6 @@ __all__ = [
     "EchoAgent",
     "HistoryItem",
     "OpenAICompatibleAgent",
+    "RetryingAgent",
     "build_agent",
 ]

@@ -14,6 +14,7 @@ from .command import CommandAgent
 from .config import AgentConfig
 from .echo import EchoAgent
 from .openai_compat import OpenAICompatibleAgent
+from .retrying import DEFAULT_TURN_TIMEOUT, RetryingAgent
 
 __all__ = ["build_agent", "resolve_api_key"]
 
@@ -45,26 +46,37 @@ def build_agent(
     http_client: httpx.AsyncClient | None = None,
     work_dir: Path | None = None,
     max_bytes: int = 25 * 1024 * 1024,
+    turn_timeout: float = DEFAULT_TURN_TIMEOUT,
 ) -> Agent:
     """A ready backend. ``environ`` (default ``os.environ``) is where API keys are looked up;
     pass the loaded config's environment so ``.env`` files and the config's ``env`` block count.
     An ``http_client`` passed in is used as is and not closed by the agent. ``work_dir`` (inside
-    the state folder) is where the command backend gets each turn's private attachment folder."""
+    the state folder) is where the command backend gets each turn's private attachment folder.
+    The openai and command backends retry their transient errors within ``turn_timeout`` (the
+    gateway's per-turn deadline; see :mod:`.retrying`)."""
     env = os.environ if environ is None else environ
     if config.kind == "echo":
         return EchoAgent()
     if config.kind == "command":
         if not config.command:
             raise ConfigError('channels.convos.agent.command is required when kind is "command"')
-        return CommandAgent(
+        command = CommandAgent(
             config.command,
             timeout_seconds=config.timeout_seconds,
             system_prompt=config.system_prompt,
             work_dir=work_dir,
             max_bytes=max_bytes,
         )
+        return RetryingAgent(command, turn_timeout=turn_timeout)
     if not config.base_url or not config.model:
         raise ConfigError("channels.convos.agent needs baseUrl and model for the openai backend")
+    return RetryingAgent(_openai(config, env, http_client), turn_timeout=turn_timeout)
+
+
+def _openai(
+    config: AgentConfig, env: Mapping[str, str], http_client: httpx.AsyncClient | None
+) -> OpenAICompatibleAgent:
+    assert config.base_url and config.model  # checked by build_agent
     return OpenAICompatibleAgent(
         base_url=config.base_url,
         model=config.model,

@@ -26,6 +26,8 @@ import asyncio
 import base64
 import logging
 import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -251,11 +253,18 @@ class OpenAICompatibleAgent(AgentBase):
         return _KEYLIKE.sub("<redacted>", text)
 
 
-def _parse_retry_after(value: str | None) -> float | None:
+def _parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` in seconds: a number of seconds, or an HTTP date (RFC 9110 10.2.3)."""
     if value is None:
         return None
     try:
         seconds = float(value.strip())
     except ValueError:
-        return None  # an HTTP date; callers fall back to their own backoff
+        try:
+            when = parsedate_to_datetime(value.strip())
+        except (TypeError, ValueError, IndexError):
+            return None  # neither: callers fall back to their own backoff
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
     return seconds if seconds >= 0 else None
