@@ -161,15 +161,17 @@ class SafeDownloader:
                     raise DownloadRefused(
                         f"the attachment is {stated} bytes, above the limit of {self.max_bytes}; not downloaded"
                     )
-                body = bytearray()
+                chunks: list[bytes] = []
+                received = 0
                 async for chunk in response.aiter_raw():
-                    body.extend(chunk)
-                    if len(body) > self.max_bytes:
+                    chunks.append(chunk)
+                    received += len(chunk)
+                    if received > self.max_bytes:
                         raise DownloadRefused(
                             f"the attachment passed the limit of {self.max_bytes} bytes while downloading; aborted"
                         )
-                log.debug("downloaded %d bytes from %s", len(body), host)
-                return bytes(body)
+                log.debug("downloaded %d bytes from %s", received, host)
+                return b"".join(chunks)
             except httpx.HTTPError as exc:
                 raise DownloadFailed(f"the download from {host} broke off: {type(exc).__name__}") from exc
             finally:

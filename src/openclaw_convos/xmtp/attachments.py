@@ -13,6 +13,14 @@ attachment; a random 32-byte secret and 32-byte salt give the AES-256 key throug
 uploaded payload is ciphertext plus tag, and its SHA-256 (lowercase hex) is the content digest.
 :func:`decrypt_attachment` checks the digest *before* decrypting.
 
+The message-level codecs are libxmtp's. The *encrypted plaintext* (an attachment's
+``EncodedContent``, up to the size cap) is serialized with our own ``EncodedContent`` protobuf
+instead (:mod:`openclaw_convos.convos.encoded`, the same bytes libxmtp's ``AttachmentCodec``
+writes up to parameter order): the generated UniFFI Python code passes ``bytes`` into Rust one
+byte at a time (about 0.35 µs a byte), which made a 25 MB attachment cost some 40 s of CPU per
+direction; the protobuf runtime does it in milliseconds. Tests check both directions against
+libxmtp's codec and a vector made by libxmtp.
+
 Pure functions: bytes in, values out, no I/O.
 """
 
@@ -28,7 +36,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ..errors import MediaError, ProtocolError
+from ..convos.encoded import ContentTypeId, decode_envelope, encode_envelope
+from ..errors import ConvosError, MediaError, ProtocolError
 from .binding import ffi
 
 __all__ = [
@@ -41,6 +50,8 @@ __all__ = [
     "EncryptedAttachment",
     "InlineAttachment",
     "RemoteAttachment",
+    "attachment_from_plaintext",
+    "attachment_plaintext",
     "decode_inline_attachment",
     "decode_multi_remote_attachment",
     "decode_remote_attachment",
@@ -55,6 +66,8 @@ SECRET_SIZE = 32
 SALT_SIZE = 32
 NONCE_SIZE = 12
 _TAG_SIZE = 16
+_MAX_INFLATED = 64 * 1024 * 1024  # a compressed body (no SDK writes one here) may inflate this far
+_ATTACHMENT_TYPE = ContentTypeId("xmtp.org", "attachment", 1, 0)
 
 
 class AttachmentIntegrityError(MediaError):
@@ -202,6 +215,36 @@ def decode_multi_remote_attachment(encoded: bytes) -> tuple[RemoteAttachment, ..
 # --- the remote scheme -------------------------------------------------------------------------
 
 
+def attachment_plaintext(attachment: InlineAttachment) -> bytes:
+    """``EncodedContent`` of ``xmtp.org/attachment:1.0`` as libxmtp's ``AttachmentCodec`` writes it
+    (parameters ``mimeType`` and ``filename``, the same fallback), by our protobuf."""
+    parameters = {"mimeType": attachment.mime_type}
+    if attachment.filename is not None:
+        parameters["filename"] = attachment.filename
+    shown = attachment.filename if attachment.filename is not None else "this content"
+    return encode_envelope(
+        _ATTACHMENT_TYPE,
+        attachment.content,
+        parameters=parameters,
+        fallback=f"Can't display {shown}. This app doesn't support attachments.",
+    )
+
+
+def attachment_from_plaintext(plaintext: bytes) -> InlineAttachment:
+    """The inverse of :func:`attachment_plaintext` (libxmtp's ``AttachmentCodec::decode``)."""
+    try:
+        envelope = decode_envelope(plaintext, max_size=max(len(plaintext) + 1, _MAX_INFLATED))
+    except ConvosError as exc:
+        raise ProtocolError(f"not an EncodedContent: {exc}") from exc
+    if not envelope.type.same_type(_ATTACHMENT_TYPE):
+        raise ProtocolError(f"the content is {envelope.type}, not an attachment")
+    return InlineAttachment(
+        filename=envelope.parameters.get("filename"),
+        mime_type=envelope.parameters.get("mimeType", ""),
+        content=envelope.content,
+    )
+
+
 def _key(secret: bytes, salt: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"").derive(secret)
 
@@ -222,7 +265,7 @@ def encrypt_attachment(
     nonce = os.urandom(NONCE_SIZE) if nonce is None else nonce
     if len(secret) != SECRET_SIZE or len(salt) != SALT_SIZE or len(nonce) != NONCE_SIZE:
         raise ValueError("secret and salt must be 32 bytes, nonce 12 bytes")
-    plaintext = encode_inline_attachment(attachment)
+    plaintext = attachment_plaintext(attachment)
     payload = AESGCM(_key(secret, salt)).encrypt(nonce, plaintext, None)
     reference = RemoteAttachment(
         url="",
@@ -258,6 +301,6 @@ def decrypt_attachment(payload: bytes, ref: RemoteAttachment) -> InlineAttachmen
             "the attachment did not decrypt with the keys in its message (AES-GCM tag check failed)"
         ) from exc
     try:
-        return decode_inline_attachment(plaintext)
+        return attachment_from_plaintext(plaintext)
     except ProtocolError as exc:
         raise AttachmentDecryptFailed(f"the decrypted attachment is not an XMTP attachment: {exc}") from exc
