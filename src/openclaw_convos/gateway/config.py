@@ -126,6 +126,10 @@ class _Remove:
 REMOVE: Final = _Remove()
 
 
+DEFAULT_INBOUND_TEXT_LIMIT = 8000
+"""``inboundTextLimit``: longest inbound text handed on (characters); the rest is cut, and said so."""
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class ConvosConfig:
     """The validated ``channels.convos`` section; defaults as upstream documents them."""
@@ -144,6 +148,8 @@ class ConvosConfig:
     gateway_host: str | None = None
     """A d14n gateway host (libxmtp then ignores the node URL)."""
     text_chunk_limit: int = DEFAULT_TEXT_CHUNK_LIMIT
+    inbound_text_limit: int = DEFAULT_INBOUND_TEXT_LIMIT
+    """Longest inbound text handed to the agent (characters); the rest is cut, and said so."""
     chunk_mode: ChunkMode = "length"
     agent: AgentConfig = field(default_factory=AgentConfig)
     name: str | None = None
@@ -385,6 +391,7 @@ _FIELDS: dict[str, tuple[str, Callable[[object, str], Any]]] = {
     "apiUrl": ("api_url", _url),
     "gatewayHost": ("gateway_host", _url),
     "textChunkLimit": ("text_chunk_limit", _int(100)),
+    "inboundTextLimit": ("inbound_text_limit", _int(100, 1_000_000)),
     "chunkMode": ("chunk_mode", _choice(CHUNK_MODES)),
     "name": ("name", _optional_str),
     "identityId": ("identity_id", _optional_str),

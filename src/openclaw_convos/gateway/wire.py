@@ -7,6 +7,7 @@ A message that does not decode becomes an ``IGNORED`` event, never an exception.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 
@@ -15,12 +16,18 @@ from ..convos import profiles as cp
 from ..errors import ConvosError
 from ..xmtp import XmtpMessage
 from ..xmtp import content as xc
+from ..xmtp.attachments import InlineAttachment, RemoteAttachment
+from .config import DEFAULT_INBOUND_TEXT_LIMIT
 from .events import EventKind, Inbound
 
 log = logging.getLogger("openclaw_convos.gateway.wire")
 
 MAX_DISPLAY_NAME = 100
 """Longest member name we keep (characters); a peer chooses it, and it reaches the owner and agent."""
+MAX_FILENAME = 100
+"""Longest attachment file name we keep (characters, one line)."""
+MAX_MIME_TYPE = 100
+_MIME_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*")
 _UNPRINTABLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]+")
 
 
@@ -35,8 +42,63 @@ def display_name(name: str | None) -> str | None:
     return cleaned or None
 
 
-def normalize(message: XmtpMessage, identity_id: str, is_dm: bool) -> Inbound | None:
-    """The event for ``message``; None for messages that carry nothing for us."""
+def bounded_text(text: str, limit: int = DEFAULT_INBOUND_TEXT_LIMIT) -> str:
+    """``text`` when it has at most ``limit`` characters; else its first ``limit`` characters and
+    one line that says how much the sender wrote (so the agent knows it sees only a part)."""
+    if len(text) <= limit:
+        return text
+    return (
+        text[:limit]
+        + f"\n[message cut by the gateway: the sender wrote {len(text):,} characters; "
+        + f"only the first {limit:,} are shown]"
+    )
+
+
+def file_name(name: str | None) -> str | None:
+    """A peer-chosen attachment file name made safe to show: one line, no control, zero-width or
+    bidi characters, no path, at most :data:`MAX_FILENAME` characters; None when blank."""
+    if name is None:
+        return None
+    cleaned = _UNPRINTABLE.sub(" ", name).replace("/", "_").replace("\\", "_").strip()
+    if len(cleaned) > MAX_FILENAME:
+        stem, dot, ext = cleaned.rpartition(".")
+        keep = f".{ext}" if dot and stem and len(ext) <= 10 else ""
+        cleaned = cleaned[: MAX_FILENAME - 1 - len(keep)].rstrip() + "…" + keep
+    return cleaned or None
+
+
+def mime_type(value: str | None) -> str | None:
+    """A MIME type of the form ``type/subtype`` (parameters dropped, lower-cased), at most
+    :data:`MAX_MIME_TYPE` characters; None for anything else."""
+    if value is None:
+        return None
+    bare = value.split(";", 1)[0].strip().lower()
+    if len(bare) > MAX_MIME_TYPE or _MIME_TYPE.fullmatch(bare) is None:
+        return None
+    return bare
+
+
+def _bounded_attachment(att: xc.Attachment) -> xc.Attachment:
+    items: list[InlineAttachment | RemoteAttachment] = []
+    for item in att.items:
+        if isinstance(item, InlineAttachment):
+            kind = mime_type(item.mime_type) or "application/octet-stream"
+            items.append(dataclasses.replace(item, filename=file_name(item.filename), mime_type=kind))
+        else:
+            items.append(dataclasses.replace(item, filename=file_name(item.filename)))
+    return dataclasses.replace(
+        att, filename=file_name(att.filename), mime_type=mime_type(att.mime_type), items=tuple(items)
+    )
+
+
+def normalize(
+    message: XmtpMessage, identity_id: str, is_dm: bool, *, text_limit: int = DEFAULT_INBOUND_TEXT_LIMIT
+) -> Inbound | None:
+    """The event for ``message``; None for messages that carry nothing for us.
+
+    Texts longer than ``text_limit`` are cut (:func:`bounded_text`); attachment file names and
+    MIME types are bounded to one short line (:func:`file_name`, :func:`mime_type`).
+    """
     ctype = message.content_type
     base = {
         "identity_id": identity_id,
@@ -58,13 +120,18 @@ def normalize(message: XmtpMessage, identity_id: str, is_dm: bool) -> Inbound | 
         return Inbound(kind=EventKind.IGNORED, **base)  # type: ignore[arg-type]
     if isinstance(standard, xc.Text):
         text = standard.text
-        if is_dm and _looks_like_invite(text):
+        if is_dm and len(text) <= text_limit and _looks_like_invite(text):
             return Inbound(kind=EventKind.JOIN_REQUEST, text=text, join_slug=text.strip(), **base)  # type: ignore[arg-type]
-        return Inbound(kind=EventKind.TEXT, text=text, **base)  # type: ignore[arg-type]
+        return Inbound(kind=EventKind.TEXT, text=bounded_text(text, text_limit), **base)  # type: ignore[arg-type]
     if isinstance(standard, xc.Reply):
         if standard.text is None:
             return Inbound(kind=EventKind.IGNORED, **base)  # type: ignore[arg-type]
-        return Inbound(kind=EventKind.TEXT, text=standard.text, reply_to_id=standard.reference_id, **base)  # type: ignore[arg-type]
+        return Inbound(
+            kind=EventKind.TEXT,
+            text=bounded_text(standard.text, text_limit),
+            reply_to_id=standard.reference_id,
+            **base,  # type: ignore[arg-type]
+        )
     if isinstance(standard, xc.Reaction):
         return Inbound(
             kind=EventKind.REACTION,
@@ -74,7 +141,7 @@ def normalize(message: XmtpMessage, identity_id: str, is_dm: bool) -> Inbound | 
             **base,  # type: ignore[arg-type]
         )
     if isinstance(standard, xc.Attachment):
-        return Inbound(kind=EventKind.ATTACHMENT, attachment=standard, **base)  # type: ignore[arg-type]
+        return Inbound(kind=EventKind.ATTACHMENT, attachment=_bounded_attachment(standard), **base)  # type: ignore[arg-type]
     return Inbound(kind=EventKind.IGNORED, **base)  # type: ignore[arg-type]
 
 
