@@ -189,7 +189,7 @@ def test_encoders_refuse_naive_dates() -> None:
         ContentTypeId("xmtp.org", "reaction", 2, 0),
         ContentTypeId("xmtp.org", "readReceipt", 1, 0),
         ContentTypeId("xmtp.org", "group_updated", 1, 0),
-        ContentTypeId("convos.org", "thinking", 1, 0),
+        ContentTypeId("convos.org", "thinking", 2, 0),
         ContentTypeId("convos.org", "join_request", 2, 0),
         ContentTypeId("example.com", "anything", 7, 3),
     ],

@@ -189,6 +189,7 @@ def _contents() -> list[bytes]:
         cc.InviteJoinHandled(TAG, "ab" * 16, when),
         cc.TypingIndicator(True),
         cc.ExplodeSettings(when),
+        cc.Thinking(cc.ThinkingState.STOP, "ab" * 32, "Thought", "cd" * 32),
         profiles.ProfileUpdate(
             name="Bob", member_kind=profiles.MemberKind.AGENT, metadata={"a": 1, "b": True}
         ),

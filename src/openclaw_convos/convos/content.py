@@ -41,6 +41,28 @@ INVITE_JOIN_ERROR = ContentTypeId(CONVOS, "invite_join_error", 1, 0)
 INVITE_JOIN_HANDLED = ContentTypeId(CONVOS, "invite_join_handled", 1, 0)
 TYPING_INDICATOR = ContentTypeId(CONVOS, "typing_indicator", 1, 0)
 EXPLODE_SETTINGS = ContentTypeId(CONVOS, "explode_settings", 1, 0)
+THINKING = ContentTypeId(CONVOS, "thinking", 1, 0)
+
+#: ``convos.org`` types of the Convos apps that carry nothing for an agent's turn (pairing of
+#: devices, connections, capabilities, assistant joins, builder bundles): decoded as
+#: :class:`Control` so the gateway drops them quietly. From the iOS app's codecs.
+CONTROL_TYPE_IDS = frozenset(
+    {
+        "assistant_join_request",
+        "builderBundleManifest",
+        "capability_request",
+        "capability_request_result",
+        "connection_event",
+        "connection_grant_request",
+        "connection_invocation",
+        "connection_invocation_result",
+        "connection_payload",
+        "device_removed",
+        "identity_share",
+        "pairing_join_request",
+        "pairing_message",
+    }
+)
 
 MAX_REASON_LENGTH = 500
 MAX_JSON_BODY = 1024 * 1024
@@ -55,6 +77,7 @@ _PUSH = {
     PROFILE_SNAPSHOT.type_id: False,
     EXPLODE_SETTINGS.type_id: True,
     TYPING_INDICATOR.type_id: False,
+    THINKING.type_id: False,
 }
 
 
@@ -144,6 +167,33 @@ class ExplodeSettings:
     expires_at: datetime
 
 
+class ThinkingState(enum.StrEnum):
+    START = "start"
+    STOP = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class Thinking:
+    """``convos.org/thinking:1.0``: an agent's "thinking…" about one message.
+
+    ``start`` opens the indicator under ``target_message_id``; a ``stop`` always follows, with
+    ``result_message_id`` when the thought ended in a reply. ``label`` is the text shown
+    (the wire's ``content``). Silent: never pushed, never in the chat history.
+    """
+
+    state: ThinkingState
+    target_message_id: str
+    label: str
+    result_message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """A known ``convos.org`` control type (:data:`CONTROL_TYPE_IDS`) whose body we do not read."""
+
+    type_id: ContentTypeId
+
+
 @dataclass(frozen=True, slots=True)
 class Unknown:
     """Any content we do not decode here; ``raw`` is the whole ``EncodedContent``."""
@@ -160,8 +210,10 @@ DecodedContent = (
     | InviteJoinHandled
     | TypingIndicator
     | ExplodeSettings
+    | Thinking
     | ProfileUpdate
     | ProfileSnapshot
+    | Control
     | Unknown
 )
 
@@ -287,6 +339,27 @@ def encode_explode_settings(settings: ExplodeSettings) -> bytes:
     return _envelope(EXPLODE_SETTINGS, {"expiresAt": when}, fallback=f"Conversation expires at {when}")
 
 
+def encode_thinking(thinking: Thinking) -> bytes:
+    """``convos.org/thinking:1.0`` (no fallback: clients without the codec show nothing)."""
+    target = _check_str(thinking.target_message_id, "the target message id")
+    label = _check_str(thinking.label, "the label")
+    if not target or not label:
+        raise ContentArgumentError("a thinking indicator needs a target message id and a label")
+    body: dict[str, Any] = {
+        "state": ThinkingState(thinking.state).value,
+        "targetMessageId": target,
+        "content": label,
+    }
+    if thinking.result_message_id is not None:
+        result = _check_str(thinking.result_message_id, "the result message id")
+        if not result:
+            raise ContentArgumentError("the result message id is empty (leave it out instead)")
+        if thinking.state is not ThinkingState.STOP:
+            raise ContentArgumentError("only a stop carries a result message id")
+        body["resultMessageId"] = result
+    return _envelope(THINKING, body)
+
+
 def _envelope(type_id: ContentTypeId, body: dict[str, Any], fallback: str | None = None) -> bytes:
     try:
         raw = _json_bytes(body)
@@ -309,6 +382,8 @@ def encode_content(value: DecodedContent) -> bytes:
         return encode_typing_indicator(value)
     if isinstance(value, ExplodeSettings):
         return encode_explode_settings(value)
+    if isinstance(value, Thinking):
+        return encode_thinking(value)
     if isinstance(value, ProfileUpdate):
         return profile_update_content(value)
     if isinstance(value, ProfileSnapshot):
@@ -396,12 +471,32 @@ def _decode_explode_settings(envelope: Envelope) -> ExplodeSettings:
     return ExplodeSettings(_date(obj, "expiresAt", str(envelope.type)))
 
 
+def _decode_thinking(envelope: Envelope) -> Thinking:
+    """As strict as the iOS codec: every field present and non-empty, ``resultMessageId`` optional."""
+    obj = _json_object(envelope)
+    name = str(envelope.type)
+    raw_state = _string(obj, "state", name) or ""
+    try:
+        state = ThinkingState(raw_state)
+    except ValueError as exc:
+        raise ContentMalformed(f"unknown state {raw_state[:20]!r}", name) from exc
+    target = _string(obj, "targetMessageId", name)
+    label = _string(obj, "content", name)
+    if not target or not label:
+        raise ContentMalformed("targetMessageId and content must not be empty", name)
+    result = _string(obj, "resultMessageId", name, required=False)
+    if result == "":
+        raise ContentMalformed("resultMessageId is present but empty", name)
+    return Thinking(state, target, label, result)
+
+
 _CONVOS_DECODERS: dict[str, Callable[[Envelope], DecodedContent]] = {
     JOIN_REQUEST.type_id: _decode_join_request,
     INVITE_JOIN_ERROR.type_id: _decode_invite_join_error,
     INVITE_JOIN_HANDLED.type_id: _decode_invite_join_handled,
     TYPING_INDICATOR.type_id: _decode_typing_indicator,
     EXPLODE_SETTINGS.type_id: _decode_explode_settings,
+    THINKING.type_id: _decode_thinking,
 }
 
 
@@ -420,4 +515,6 @@ def decode_content(data: bytes) -> DecodedContent:
             decoder = _CONVOS_DECODERS.get(type_id.type_id)
             if decoder is not None:
                 return decoder(envelope)
+            if type_id.type_id in CONTROL_TYPE_IDS:
+                return Control(type_id)
     return Unknown(type_id=type_id, fallback=envelope.fallback, raw=bytes(data))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
+import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ MetadataScalar = str | float | bool
 _EMPTY: Mapping[str, MetadataScalar] = MappingProxyType({})
 _INBOX_ID = re.compile(r"[0-9a-fA-F]{64}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*")
 
 
 class MemberKind(enum.IntEnum):
@@ -71,6 +73,11 @@ class ProfileUpdate:
     def is_agent(self) -> bool:
         return self.member_kind == MemberKind.AGENT
 
+    @property
+    def timezone(self) -> str | None:
+        """The sender's IANA time zone (metadata ``timezone``), when it is a known zone."""
+        return profile_timezone(self.metadata)
+
 
 @dataclass(frozen=True, slots=True)
 class MemberProfile:
@@ -86,12 +93,37 @@ class MemberProfile:
     def is_agent(self) -> bool:
         return self.member_kind == MemberKind.AGENT
 
+    @property
+    def timezone(self) -> str | None:
+        """The member's IANA time zone (metadata ``timezone``), when it is a known zone."""
+        return profile_timezone(self.metadata)
+
 
 @dataclass(frozen=True, slots=True)
 class ProfileSnapshot:
     """Everyone's profiles, as the sender knew them."""
 
     profiles: tuple[MemberProfile, ...] = ()
+
+
+TIMEZONE_KEY = "timezone"
+"""ProfileUpdate metadata key (conversation-scoped) with the sender's IANA zone, e.g. ``Europe/Paris``."""
+
+
+def profile_timezone(metadata: Mapping[str, MetadataScalar]) -> str | None:
+    """The IANA zone in profile metadata, or None when absent or not a zone this machine knows.
+
+    A peer chooses the value, so it is checked against the zone database (no path tricks, no
+    arbitrary text reaching the agent).
+    """
+    value = metadata.get(TIMEZONE_KEY)
+    if not isinstance(value, str) or not 0 < len(value) <= 64 or not _ZONE_NAME.fullmatch(value):
+        return None
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+    return value
 
 
 # --- protobuf <-> records ---
