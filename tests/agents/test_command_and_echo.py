@@ -118,6 +118,8 @@ async def test_program_receives_the_turn_as_json(program: Path, tmp_path: Path) 
         "isGroup": True,
         "replyToText": None,
         "reaction": None,
+        "senderTimezone": None,
+        "reactionGuidance": None,
         "systemPrompt": "Be kind.",
         "history": [{"role": "user", "text": "before", "senderInboxId": "a" * 64, "senderName": None}],
         "attachments": [],

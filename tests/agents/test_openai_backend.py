@@ -360,3 +360,29 @@ async def test_factory_openclaw_key_fallbacks(server: ChatServer) -> None:
     await agent.respond(TURN)
     await agent.aclose()
     assert "authorization" not in server.requests[-1].headers
+
+
+async def test_time_zone_and_reaction_guidance_reach_the_model(server: ChatServer) -> None:
+    turn = AgentTurn(
+        conversation_id=CONV,
+        sender_inbox_id=ALICE,
+        text="when is lunch?",
+        message_id="m11",
+        sender_timezone="Europe/Paris",
+        reaction_guidance="minimal",
+    )
+    async with agent_for(server, send_history=False) as agent:
+        await agent.respond(turn)
+        await agent.respond(
+            AgentTurn(conversation_id=CONV, sender_inbox_id=ALICE, text="hi", message_id="m12")
+        )
+    with_context, without = (r.json()["messages"] for r in server.requests)
+    assert with_context[:2] == [
+        {"role": "system", "content": "You are terse."},
+        {
+            "role": "system",
+            "content": "The sender's time zone is Europe/Paris. You can react to the message with one emoji "
+            "(reply field react); do so sparingly.",
+        },
+    ]
+    assert [m["role"] for m in without] == ["system", "user"]

@@ -23,6 +23,7 @@ __all__ = [
     "AgentTurn",
     "HistoryItem",
     "describe_attachment",
+    "render_context",
     "render_history_text",
     "render_turn_text",
     "sender_label",
@@ -63,6 +64,10 @@ class AgentTurn:
     history: tuple[HistoryItem, ...] = ()
     attachments: tuple[MediaFile, ...] = ()
     """Files sent with the message, opened (or with a ``note`` saying why not)."""
+    sender_timezone: str | None = None
+    """The sender's IANA time zone from their Convos profile (e.g. ``Europe/Paris``), if shared."""
+    reaction_guidance: Literal["minimal", "extensive"] | None = None
+    """``reactionLevel``: how freely the agent may react (None: its reactions are not sent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +162,22 @@ def render_turn_text(turn: AgentTurn, *, images_included: bool = False) -> str:
     return body
 
 
+_REACTION_HINTS = {
+    "minimal": "You can react to the message with one emoji (reply field react); do so sparingly.",
+    "extensive": "You can react to the message with one emoji (reply field react); feel free to.",
+}
+
+
+def render_context(turn: AgentTurn) -> str | None:
+    """Facts about the turn for a model's system context: the sender's time zone, reactions."""
+    lines: list[str] = []
+    if turn.sender_timezone:
+        lines.append(f"The sender's time zone is {turn.sender_timezone}.")
+    if turn.reaction_guidance is not None:
+        lines.append(_REACTION_HINTS[turn.reaction_guidance])
+    return " ".join(lines) or None
+
+
 def render_history_text(item: HistoryItem, *, is_group: bool) -> str:
     """A history entry as chat-model content (user entries labelled in groups)."""
     if item.role == "user" and is_group:
@@ -192,6 +213,8 @@ def turn_to_json(
         "isGroup": turn.is_group,
         "replyToText": turn.reply_to_text,
         "reaction": turn.reaction,
+        "senderTimezone": turn.sender_timezone,
+        "reactionGuidance": turn.reaction_guidance,
         "systemPrompt": system_prompt,
         "history": [
             {

@@ -34,7 +34,7 @@ import httpx
 
 from .. import APP_VERSION
 from ..media.types import MediaRef
-from .base import AgentBase, AgentReply, AgentTurn, render_history_text, render_turn_text
+from .base import AgentBase, AgentReply, AgentTurn, render_context, render_history_text, render_turn_text
 from .errors import AgentHTTPError, AgentResponseError, AgentTimeout, AgentUnavailable
 
 __all__ = ["OpenAICompatibleAgent"]
@@ -114,6 +114,9 @@ class OpenAICompatibleAgent(AgentBase):
         messages: list[dict[str, Any]] = []
         if self._system_prompt:
             messages.append({"role": "system", "content": self._system_prompt})
+        context = render_context(turn)
+        if context:
+            messages.append({"role": "system", "content": context})
         if self._send_history:
             for item in turn.history:
                 if item.text.strip():
