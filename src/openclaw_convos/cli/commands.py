@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import configure, conversations, demo, doctor, invites, node, pairing, run, status
+from . import bridge, configure, conversations, demo, doctor, invites, node, pairing, run, status
 
-MODULES = (configure, invites, run, pairing, status, doctor, conversations, node, demo)
+MODULES = (configure, invites, run, pairing, status, doctor, conversations, node, demo, bridge)
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:

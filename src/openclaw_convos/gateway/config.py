@@ -19,7 +19,8 @@ Validation is strict: unknown keys and malformed values raise :class:`ConfigErro
 accept is acted on; keys of the upstream schema that this gateway does not act on
 (``accounts``, ``markdown``, ``poolApiKey``, ``capabilities``, ``configWrites``, ``dms``,
 ``blockStreaming``, ``blockStreamingCoalesce``, ``actions``, ``heartbeat``) are refused with
-the reason, so no setting is silently ignored. Our additions:
+the reason, so no setting is silently ignored.
+``engineCommand`` is read only by OpenClaw's Convos plugin (accepted, not used here). Our additions:
 ``env: "local"``, ``apiUrl``, ``gatewayHost``, ``media`` (see :mod:`openclaw_convos.media.config`) and ``agent`` (see
 :mod:`openclaw_convos.agents.config`). OpenClaw itself passes ``channels.*`` through unvalidated,
 so these keys do not break an OpenClaw gateway reading the same file.
@@ -114,6 +115,9 @@ _REFUSED_KEYS: Mapping[str, str] = MappingProxyType(
         "heartbeat": _CORE_ONLY + "; remove it",
     }
 )
+#: Keys read only by OpenClaw's Convos plugin (``extensions/convos``), never by this gateway:
+#: accepted so that both work on one config file. ``engineCommand`` is how the plugin runs us.
+PLUGIN_KEYS = frozenset({"engineCommand"})
 _SECRET_FIELDS = frozenset({"private_key"})
 
 
@@ -783,11 +787,11 @@ def parse_convos_config(
     for name in section:
         if name in _REFUSED_KEYS:
             raise ConfigError(f"{_PREFIX}.{name} {_REFUSED_KEYS[name]}")
-        if name not in _KNOWN_KEYS:
+        if name not in _KNOWN_KEYS and name not in PLUGIN_KEYS:
             raise _unknown_key_error(_PREFIX, str(name), _KNOWN_KEYS)
     values: dict[str, Any] = {}
     for name, raw in section.items():
-        if name == "agent":
+        if name == "agent" or name in PLUGIN_KEYS:
             continue
         key = f"{_PREFIX}.{name}"
         value = substitute_env(raw, env, key)

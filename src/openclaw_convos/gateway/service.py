@@ -113,6 +113,7 @@ async def configure_with_invite(
     profile_name: str | None = None,
     progress: Callable[[str], None] | None = None,
     now: datetime | None = None,
+    save: bool = True,
 ) -> ConfigureResult:
     """The seed's setup: a new XMTP identity joins the invite's conversation as the owner channel.
 
@@ -121,6 +122,7 @@ async def configure_with_invite(
     it completes in time, else when ``run`` completes it (:func:`promote_pending_owner`); a refused
     or unanswered join grants nothing. On success the config gets ``enabled``, ``env``,
     ``identityId`` and ``ownerConversationId`` (every other key is kept).
+    With ``save=False`` the config file is left alone: OpenClaw's plugin writes what the result says.
     """
     say = progress or (lambda _text: None)
     invite = check_invite(invite_text, now=now or datetime.now(UTC))
@@ -157,7 +159,7 @@ async def configure_with_invite(
         await _record_owner(loaded, invite.payload.creator_inbox_id)
     elif result.status is JoinStatus.PENDING:
         await _record_pending_owner(loaded, stored.id, invite.payload.creator_inbox_id)
-    if result.status is not JoinStatus.REFUSED:
+    if save and result.status is not JoinStatus.REFUSED:
         await asyncio.to_thread(update_convos_config, loaded.paths.config_path, changes)
     client.close()
     return ConfigureResult(result, stored)
