@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-ENGINE = [sys.executable, "-c", "import sys; from openclaw_convos.cli.main import main; sys.exit(main())"]
+ENGINE = [sys.executable, "-m", "openclaw_convos"]
 
 
 async def run_setup(

@@ -311,7 +311,7 @@ class _Session:
         await conversation.send(wire.typing_indicator(command.active), push=False)
 
     async def _join(self, command: JoinCommand) -> dict[str, Any]:
-        from ..convos.joiner import check_invite, request_join
+        from ..joinflow.joiner import check_invite, request_join
 
         invite = check_invite(command.invite_url, now=datetime.now(UTC))
         store = self.gateway.identities

@@ -52,7 +52,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 async def cmd_setup(args: argparse.Namespace) -> int:
-    from ..convos.joiner import JoinStatus, check_invite
+    from ..joinflow.joiner import JoinStatus, check_invite
 
     invite = check_invite(args.invite, now=datetime.now(UTC))
     payload = invite.payload

@@ -18,6 +18,7 @@ from ..convos.invites import SignedInvite
 from ..errors import InviteError
 from ..gateway.access import DM_POLICIES
 from ..gateway.config import REMOVE, LoadedConfig, update_convos_config
+from ..gateway.openclaw_host import check_config_file
 from ..gateway.pairing import WILDCARD
 from ..joinflow.joiner import JoinStatus, check_invite
 from .console import Console
@@ -104,6 +105,8 @@ def _network_mismatch(invite: SignedInvite, env: str) -> str | None:
 async def cmd_configure(args: argparse.Namespace) -> int:
     console = Console()
     loaded = load(args)
+    # before anything else: OpenClaw without its Convos plugin would reject what we write
+    check_config_file(loaded.paths.state_dir, loaded.paths.config_path)
     interactive = not args.non_interactive
     if not interactive and not args.invite:
         raise UsageError("--non-interactive needs --invite <link or slug>")

@@ -60,6 +60,7 @@ from ..media.config import MediaConfig, parse_media_config
 from .access import DM_POLICIES, DmPolicy
 from .chunking import CHUNK_MODES, DEFAULT_TEXT_CHUNK_LIMIT, ChunkMode
 from .groups import GROUP_POLICIES, GroupEntry, GroupPolicy, GroupRules
+from .openclaw_host import check_convos_section_allowed
 from .pairing import WILDCARD, normalize_allow_entry
 from .paths import StatePaths, resolve_state_paths
 from .reactions import REACTION_LEVELS, ReactionLevel
@@ -871,7 +872,7 @@ def _validate_change(name: str, value: object) -> None:
         _FIELDS[name][1](value, key)
 
 
-def update_convos_config(path: Path, changes: Mapping[str, object]) -> None:
+def update_convos_config(path: Path, changes: Mapping[str, object], *, state_dir: Path | None = None) -> None:
     """Set (or, with :data:`REMOVE`, delete) keys of ``channels.convos`` in the file at ``path``.
 
     Every other key of the file is kept with its value, including ``$include`` directives and
@@ -880,6 +881,10 @@ def update_convos_config(path: Path, changes: Mapping[str, object]) -> None:
     so the previous text is first saved next to it as ``<file>.bak``. The write is atomic (temp
     file + ``os.replace``) and keeps the file's mode; a new file is created 0600, in a 0700
     folder if that folder is new. A symlinked config is written through the link.
+
+    Writing ``channels.convos`` is refused (:class:`ConfigError` saying how to install
+    OpenClaw's Convos plugin) when OpenClaw uses ``state_dir`` (default: the file's folder)
+    without that plugin: OpenClaw would then reject its whole config.
 
     If ``channels.convos`` comes from an ``$include``, the keys written here override the
     included ones (OpenClaw merges sibling keys over included content). Only the keys in
@@ -900,6 +905,7 @@ def update_convos_config(path: Path, changes: Mapping[str, object]) -> None:
     data: Any = {} if text is None else _parse_json5(text, target)
     if not isinstance(data, dict):
         raise ConfigError(f"{target} must hold a JSON object (got {_type_name(data)})")
+    check_convos_section_allowed(state_dir or target.parent, data)  # OpenClaw must accept it
     channels = data.setdefault("channels", {})
     if not isinstance(channels, dict):
         raise ConfigError(f"channels in {target} must be an object (got {_type_name(channels)})")

@@ -31,6 +31,7 @@ from ..joinflow.joiner import (
 from ..xmtp import BackendPool, XmtpClient, XmtpConversation
 from .config import LoadedConfig, update_convos_config
 from .identities import IdentityStore, StoredIdentity
+from .openclaw_host import check_config_file
 from .pairing import PairingStore
 from .runtime import Gateway, GatewaySettings
 from .state import GatewayState
@@ -125,6 +126,8 @@ async def configure_with_invite(
     With ``save=False`` the config file is left alone: OpenClaw's plugin writes what the result says.
     """
     say = progress or (lambda _text: None)
+    if save:
+        check_config_file(loaded.paths.state_dir, loaded.paths.config_path)
     invite = check_invite(invite_text, now=now or datetime.now(UTC))
     pool = BackendPool(loaded.convos.endpoint())
     say("Checking the invite's signature against its creator's inbox…")
@@ -160,7 +163,9 @@ async def configure_with_invite(
     elif result.status is JoinStatus.PENDING:
         await _record_pending_owner(loaded, stored.id, invite.payload.creator_inbox_id)
     if save and result.status is not JoinStatus.REFUSED:
-        await asyncio.to_thread(update_convos_config, loaded.paths.config_path, changes)
+        await asyncio.to_thread(
+            update_convos_config, loaded.paths.config_path, changes, state_dir=loaded.paths.state_dir
+        )
     client.close()
     return ConfigureResult(result, stored)
 
