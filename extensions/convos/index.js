@@ -551,7 +551,8 @@ const setupContract = defineChannelSetupContract({
         apiUrl: joined.apiUrl || undefined,
         identityId: joined.identityId,
         ownerConversationId: joined.conversationId || undefined,
-        ownerInboxId: joined.ownerInboxId,
+        // the invite's creator owns the agent once the join is complete (a pending join grants nothing)
+        ownerInboxId: joined.status === "joined" ? joined.ownerInboxId : undefined,
       };
     },
     validateInput: ({ input }) =>
@@ -658,7 +659,7 @@ const setupWizard = {
         apiUrl: joined.apiUrl,
         identityId: joined.identityId,
         ownerConversationId: joined.conversationId,
-        ownerInboxId: joined.ownerInboxId,
+        ownerInboxId: joined.status === "joined" ? joined.ownerInboxId : undefined,
       }),
     };
   },

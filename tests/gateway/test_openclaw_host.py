@@ -36,7 +36,7 @@ def test_openclaw_without_the_plugin_is_left_valid_and_told_how(tmp_path: Path, 
         (tmp_path / "state").mkdir()
         (tmp_path / "state" / "openclaw.sqlite").write_bytes(b"")
     before = config.read_text()
-    with pytest.raises(ConfigError, match="openclaw plugins install .*extensions/convos"):
+    with pytest.raises(ConfigError, match=r"openclaw plugins install .*extensions/convos"):
         update_convos_config(config, {"enabled": True})
     with pytest.raises(ConfigError, match="--state-dir"):
         check_config_file(tmp_path, config)
