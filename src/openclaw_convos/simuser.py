@@ -148,7 +148,7 @@ class SimulatedUser:
     # -- conversations --
     async def create_conversation(self, title: str, *, emoji: str | None = None) -> XmtpConversation:
         return await cr.create_conversation(
-            self.client, name=title, emoji=emoji, profile_name=self.name, agent=False
+            self.client, name=title, emoji=emoji, profile_name=self.name, agent=False, creator_owned=False
         )
 
     def invite(self, conversation: XmtpConversation, **options: object) -> str:

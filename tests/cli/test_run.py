@@ -66,6 +66,13 @@ async def test_run_finishes_join_serves_pairs_and_stops(cli: Cli) -> None:
     assert status["configured"] is True and status["ownerConversationId"] == room.id
     assert status["activity"]["lastReplyAt"] and status["approvedSenders"] == [bob.inbox_id]
 
+    # the owner removes a member from a conversation the gateway created (through the gateway)
+    removed = await cli("conversations", "remove-member", made["conversationId"][:8], bob.inbox_id.upper())
+    assert removed.code == 0, removed.text
+    assert removed.out.startswith(f"Removed {bob.inbox_id} from conversation {made['conversationId']}.")
+    again = await cli("conversations", "remove-member", made["conversationId"][:8], bob.inbox_id)
+    assert again.code != 0 and "is not a member" in again.err, again.text
+
     assert gateway.stop(signal.SIGTERM) == 0, gateway.output
     assert "Stopping…" in gateway.output and "Convos gateway stopped." in gateway.output
     stopped = json.loads((await cli("status", "--json")).out)

@@ -67,17 +67,25 @@ async def _send(client: XmtpClient, conversation: XmtpConversation, params: Para
 
 
 async def _revoke(client: XmtpClient, conversation: XmtpConversation, params: Params) -> Params:
-    tag = await convos_creator.revoke_invites(conversation)
+    tag = await convos_creator.revoke_invites(conversation, own_inbox_id=client.inbox_id)
+    await convos_creator.secure(conversation, client.inbox_id)
     return {"tag": tag}
 
 
 async def _lock(client: XmtpClient, conversation: XmtpConversation, params: Params) -> Params:
     locked = bool(params.get("locked", True))
-    await convos_creator.lock(conversation, locked=locked)
+    await convos_creator.secure(conversation, client.inbox_id)
+    await convos_creator.lock(conversation, locked=locked, own_inbox_id=client.inbox_id)
     return {"locked": locked}
 
 
 async def _invite(client: XmtpClient, conversation: XmtpConversation, params: Params) -> Params:
+    secured = await convos_creator.secure(conversation, client.inbox_id)
+    repaired = False
+    if convos_creator.readable_tag(conversation) is None:
+        # garbage (or no) appData written by someone else: fresh metadata, then invite as usual
+        await convos_creator.revoke_invites(conversation, own_inbox_id=client.inbox_id)
+        repaired = True
     expires = params.get("expiresAtUnix")
     slug, url = convos_creator.invite_for(
         client,
@@ -86,7 +94,19 @@ async def _invite(client: XmtpClient, conversation: XmtpConversation, params: Pa
         expires_at=int(expires) if expires else None,
         single_use=bool(params.get("singleUse")),
     )
-    return {"slug": slug, "url": url}
+    return {"slug": slug, "url": url, "repairedMetadata": repaired, "restricted": secured}
+
+
+async def _remove_member(client: XmtpClient, conversation: XmtpConversation, params: Params) -> Params:
+    inbox_id = str(params["inboxId"]).strip().lower()
+    if inbox_id == client.inbox_id:
+        raise CliError("that is the gateway's own identity in this conversation; it cannot remove itself")
+    await conversation.sync()
+    members = {m.inbox_id for m in await conversation.members()}
+    if inbox_id not in members:
+        raise CliError(f"{inbox_id} is not a member of conversation {conversation.id}")
+    await conversation.remove_members([inbox_id])
+    return {"removed": inbox_id}
 
 
 async def _state(client: XmtpClient, conversation: XmtpConversation, params: Params) -> Params:
@@ -112,6 +132,7 @@ CONVERSATION_ACTIONS: dict[str, Action] = {
     "lock": _lock,
     "invite": _invite,
     "state": _state,
+    "remove_member": _remove_member,
 }
 
 

@@ -1,4 +1,4 @@
-"""``conversations list`` and ``send``."""
+"""``conversations list``, ``conversations remove-member`` and ``send``."""
 
 from __future__ import annotations
 
@@ -68,6 +68,25 @@ async def cmd_send(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def cmd_remove_member(args: argparse.Namespace) -> int:
+    console = Console()
+    inbox_id = args.inbox_id.strip().lower()
+    if len(inbox_id) != 64 or any(ch not in "0123456789abcdef" for ch in inbox_id):
+        raise UsageError(
+            "give the member's inbox id (64 hex characters; `status` and pairing notices show them)"
+        )
+    loaded = load(args)
+    stored = find_conversation(loaded, args.conversation)
+    assert stored.conversation_id is not None
+    await perform(loaded, "remove_member", stored.conversation_id, inboxId=inbox_id)
+    console.say(f"Removed {inbox_id} from conversation {stored.conversation_id}.")
+    console.say(
+        "Invites they hold still work: revoke them with "
+        f"`openclaw-convos invite revoke {stored.conversation_id[:8]}` if they should not come back."
+    )
+    return EXIT_OK
+
+
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     conv = sub.add_parser("conversations", parents=[common], help="the conversations the gateway is in")
     actions = conv.add_subparsers(dest="conversations_command", metavar="ACTION", required=True)
@@ -75,6 +94,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     add_network_options(ls)
     ls.add_argument("--json", action="store_true", help="machine-readable output")
     ls.set_defaults(handler=cmd_list)
+    rm = actions.add_parser(
+        "remove-member", parents=[common], help="remove a member from a conversation the gateway created"
+    )
+    add_network_options(rm)
+    rm.add_argument("conversation", help="conversation id, unique prefix, or 'owner'")
+    rm.add_argument("inbox_id", metavar="inbox-id", help="the member's inbox id")
+    rm.set_defaults(handler=cmd_remove_member)
 
     send = sub.add_parser("send", parents=[common], help="send a text message into one of our conversations")
     add_network_options(send)

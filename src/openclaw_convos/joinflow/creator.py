@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from typing import Protocol
 
 from ..convos import content as cc
 from ..convos import profiles as cp
+from ..convos.errors import MetadataUnsafeWrite
 from ..convos.invites import create_invite
 from ..convos.join import (
     ConversationState,
@@ -49,7 +51,7 @@ from ..convos.join import (
     verify_join_request,
 )
 from ..convos.links import Env, invite_url
-from ..convos.metadata import decode_app_data, new_app_data, update_app_data
+from ..convos.metadata import IMAGE_KEY_LENGTH, decode_app_data, new_app_data, update_app_data
 from ..convos.tags import new_invite_tag, same_tag
 from ..errors import ConvosError
 from ..xmtp import XmtpClient, XmtpConversation, XmtpMessage
@@ -132,13 +134,24 @@ async def create_conversation(
     emoji: str | None = None,
     profile_name: str | None = None,
     agent: bool = True,
+    creator_owned: bool = True,
 ) -> XmtpConversation:
-    """A new group we administer, with a fresh invite tag in its appData and our profile."""
+    """A new group we administer, with a fresh invite tag in its appData and our profile.
+
+    ``creator_owned`` (the default) gives it :data:`~openclaw_convos.xmtp.client.CREATOR_OWNED_POLICY`:
+    only admins change membership and metadata. Its appData then already holds the group image
+    key (which the Convos app otherwise writes lazily, as any member), so members never need to
+    write appData.
+    """
+    app_data = new_app_data(new_invite_tag(), emoji=emoji)
+    if creator_owned:
+        app_data = update_app_data(app_data, image_encryption_key=secrets.token_bytes(IMAGE_KEY_LENGTH))
     conversation = await client.create_group(
         name=name,
         description=description,
         image_url=image_url,
-        app_data=new_app_data(new_invite_tag(), emoji=emoji),
+        app_data=app_data,
+        creator_owned=creator_owned,
     )
     if profile_name:
         await conversation.send(
@@ -183,23 +196,58 @@ def invite_for(
     return slug, invite_url(slug, env if env != "local" else "dev")
 
 
-async def revoke_invites(conversation: XmtpConversation) -> str:
+async def revoke_invites(conversation: XmtpConversation, *, own_inbox_id: str | None = None) -> str:
     """Rotate the invite tag: every outstanding invite stops working. Returns the new tag.
 
     Read-modify-write on freshly synced appData (reference §8.3), so fields other members wrote
-    since our last sync are kept.
+    since our last sync are kept. appData that does not decode (garbage another member wrote) is
+    never carried over: when ``own_inbox_id`` is the group's super admin (we created it), it is
+    replaced by fresh metadata with the new tag; otherwise the write is refused.
     """
     await conversation.sync()
     tag = new_invite_tag()
-    await conversation.set_app_data(update_app_data(conversation.app_data, tag=tag))
+    try:
+        value = update_app_data(conversation.app_data, tag=tag)
+    except MetadataUnsafeWrite:
+        if own_inbox_id is None or not conversation.is_super_admin(own_inbox_id):
+            raise
+        log.warning(
+            "appData of %s does not decode (written by another member); writing fresh metadata",
+            conversation.id,
+        )
+        value = update_app_data(new_app_data(tag), image_encryption_key=secrets.token_bytes(IMAGE_KEY_LENGTH))
+    await conversation.set_app_data(value)
     return tag
 
 
-async def lock(conversation: XmtpConversation, *, locked: bool = True) -> None:
-    """Lock (rotate the tag, then deny adds) or unlock (allow adds again; old invites stay dead)."""
+async def secure(conversation: XmtpConversation, own_inbox_id: str) -> list[str]:
+    """Give a conversation we created the permissions of :func:`create_conversation` (older
+    conversations kept libxmtp's defaults); the policies changed. Nothing when we are not its
+    super admin."""
+    await conversation.sync()
+    if not conversation.is_super_admin(own_inbox_id):
+        return []
+    changed = await conversation.restrict_to_admins()
+    if changed:
+        log.info("restricted %s of %s to admins", ", ".join(changed), conversation.id)
+    return changed
+
+
+def readable_tag(conversation: XmtpConversation) -> str | None:
+    """The current invite tag, or None when appData does not decode or has none."""
+    try:
+        return decode_app_data(conversation.app_data).tag or None
+    except ConvosError:
+        return None
+
+
+async def lock(
+    conversation: XmtpConversation, *, locked: bool = True, own_inbox_id: str | None = None
+) -> None:
+    """Lock (rotate the tag, then deny adds) or unlock (adds by admins again; old invites stay dead)."""
     if locked:
-        await revoke_invites(conversation)
-    await conversation.set_add_member_policy(allow=not locked)
+        await revoke_invites(conversation, own_inbox_id=own_inbox_id)
+    await conversation.set_add_member_policy(allow=not locked, admins_only=True)
 
 
 def _decoded(message: XmtpMessage) -> cc.DecodedContent | None:

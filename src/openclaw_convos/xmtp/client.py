@@ -325,18 +325,100 @@ class XmtpConversation:
     async def set_app_data(self, app_data: str) -> None:
         await call(f"update app data of {self.id}", self._raw.update_app_data(app_data))
 
-    async def set_add_member_policy(self, *, allow: bool) -> None:
-        """Let every member add members (the default, as iOS and the CLI unlock), or deny adds (lock)."""
-        policy = ffi.FfiPermissionPolicy.ALLOW if allow else ffi.FfiPermissionPolicy.DENY
+    async def set_add_member_policy(self, *, allow: bool, admins_only: bool = False) -> None:
+        """Let every member add members (iOS and the CLI unlock so), only admins
+        (``admins_only``: how we unlock a conversation we own), or nobody (lock)."""
+        if not allow:
+            policy = ffi.FfiPermissionPolicy.DENY
+        else:
+            policy = ffi.FfiPermissionPolicy.ADMIN if admins_only else ffi.FfiPermissionPolicy.ALLOW
         await call(
             f"update add-member policy of {self.id}",
             self._raw.update_permission_policy(ffi.FfiPermissionUpdateType.ADD_MEMBER, policy, None),
+        )
+
+    def permissions(self) -> dict[str, str]:
+        """Who may do what: ``{"add_member": "admin", ...}`` (``allow``, ``deny``, ``admin``, ``super_admin``)."""
+        policies = self._raw.group_permissions().policy_set()
+        return {name: str(getattr(policies, f"{name}_policy").name).lower() for name in _POLICY_FIELDS}
+
+    async def restrict_to_admins(self) -> list[str]:
+        """Apply :data:`CREATOR_OWNED_POLICY` where the group differs (super admin only); the
+        names changed. A locked group (adds denied) stays locked."""
+        current = self.permissions()
+        changed: list[str] = []
+        for name in _POLICY_UPDATES:
+            wanted = CREATOR_OWNED_POLICY[name]
+            if current.get(name) == wanted or (name == "add_member" and current.get(name) == "deny"):
+                continue
+            await self.set_policy(name, wanted)
+            changed.append(name)
+        return changed
+
+    async def set_policy(self, name: str, value: str) -> None:
+        """Set one permission (a key of :data:`CREATOR_OWNED_POLICY` but disappearing messages)
+        to ``allow``, ``deny``, ``admin`` or ``super_admin``; only the super admin may."""
+        if name not in _POLICY_UPDATES or value not in _POLICY_VALUES:
+            raise ValueError(f"unknown permission {name!r} or policy {value!r}")
+        update, field = _POLICY_UPDATES[name]
+        await call(
+            f"update {name} policy of {self.id}",
+            self._raw.update_permission_policy(update, _POLICY_VALUES[value], field),
         )
 
     def add_member_policy(self) -> str:
         """``"deny"``, ``"admin"``, ``"super_admin"`` or ``"allow"``: who may add members."""
         policy = self._raw.group_permissions().policy_set().add_member_policy
         return str(policy.name).lower()
+
+
+CREATOR_OWNED_POLICY: dict[str, str] = {
+    "add_member": "admin",
+    "remove_member": "admin",
+    "add_admin": "super_admin",
+    "remove_admin": "super_admin",
+    "update_group_name": "admin",
+    "update_group_description": "admin",
+    "update_group_image_url_square": "admin",
+    "update_message_disappearing": "admin",
+    "update_app_data": "admin",
+}
+"""Permissions of the conversations we create: membership and metadata (name, description,
+image, disappearing messages, appData with the invite tag and expiry) are changed by admins only;
+admins are made and unmade by the super admin (the creator). Members still talk, react, reply and
+publish their own profiles (messages, not metadata)."""
+
+_POLICY_FIELDS = tuple(CREATOR_OWNED_POLICY)
+_POLICY_VALUES = {
+    "allow": ffi.FfiPermissionPolicy.ALLOW,
+    "deny": ffi.FfiPermissionPolicy.DENY,
+    "admin": ffi.FfiPermissionPolicy.ADMIN,
+    "super_admin": ffi.FfiPermissionPolicy.SUPER_ADMIN,
+}
+_POLICY_UPDATES = {
+    "add_member": (ffi.FfiPermissionUpdateType.ADD_MEMBER, None),
+    "remove_member": (ffi.FfiPermissionUpdateType.REMOVE_MEMBER, None),
+    "add_admin": (ffi.FfiPermissionUpdateType.ADD_ADMIN, None),
+    "remove_admin": (ffi.FfiPermissionUpdateType.REMOVE_ADMIN, None),
+    "update_group_name": (ffi.FfiPermissionUpdateType.UPDATE_METADATA, ffi.FfiMetadataField.GROUP_NAME),
+    "update_group_description": (
+        ffi.FfiPermissionUpdateType.UPDATE_METADATA,
+        ffi.FfiMetadataField.DESCRIPTION,
+    ),
+    "update_group_image_url_square": (
+        ffi.FfiPermissionUpdateType.UPDATE_METADATA,
+        ffi.FfiMetadataField.IMAGE_URL_SQUARE,
+    ),
+    "update_app_data": (ffi.FfiPermissionUpdateType.UPDATE_METADATA, ffi.FfiMetadataField.APP_DATA),
+}
+"""The policies a super admin can change after creation (libxmtp has no update for the
+disappearing-messages policy of an existing group)."""
+
+
+def _creator_owned_policy_set() -> ffi.FfiPermissionPolicySet:
+    return ffi.FfiPermissionPolicySet(
+        **{f"{name}_policy": _POLICY_VALUES[value] for name, value in CREATOR_OWNED_POLICY.items()}
+    )
 
 
 class XmtpClient:
@@ -529,14 +611,14 @@ class XmtpClient:
         description: str | None = None,
         image_url: str | None = None,
         app_data: str | None = None,
-        admin_only: bool = False,
+        creator_owned: bool = False,
     ) -> XmtpConversation:
         opts = ffi.FfiCreateGroupOptions(
-            permissions=ffi.FfiGroupPermissionsOptions.ADMIN_ONLY if admin_only else None,
+            permissions=ffi.FfiGroupPermissionsOptions.CUSTOM_POLICY if creator_owned else None,
             group_name=name,
             group_image_url_square=image_url,
             group_description=description,
-            custom_permission_policy_set=None,
+            custom_permission_policy_set=_creator_owned_policy_set() if creator_owned else None,
             message_disappearing_settings=None,
             app_data=app_data,
         )
