@@ -29,8 +29,10 @@ VOLUME ["/data"]
 
 # `docker stop` sends SIGTERM: the gateway stops its streams and finishes running agent turns.
 STOPSIGNAL SIGTERM
-HEALTHCHECK --interval=60s --timeout=10s --start-period=30s \
-    CMD openclaw-convos status --json | grep -q '"running": true' || exit 1
+# healthy only while the gateway runs and serves: not when it is stopped, stuck, or cut off from
+# the XMTP node (`openclaw-convos status --check` prints why)
+HEALTHCHECK --interval=30s --timeout=10s --start-period=90s \
+    CMD ["openclaw-convos", "status", "--check"]
 
 ENTRYPOINT ["openclaw-convos"]
 CMD ["run"]

@@ -31,6 +31,13 @@ def test_units_do_not_restart_on_config_errors_and_allow_many_files(name: str) -
     assert service["Restart"] == "on-failure"
     assert int(service["LimitNOFILE"]) >= 65536
     assert service["KillSignal"] == "SIGTERM"
+    # run tells systemd it is ready and its health line (cli/sdnotify.py), and pings the watchdog
+    assert service["Type"] == "notify" and int(service["WatchdogSec"]) >= 30
+
+
+def test_the_docker_health_check_is_status_check() -> None:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert 'CMD ["openclaw-convos", "status", "--check"]' in text
 
 
 @pytest.mark.parametrize("name", UNITS)

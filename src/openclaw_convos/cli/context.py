@@ -194,6 +194,14 @@ class GatewayLock:
         self.handle.close()
 
 
+def run_started_at(paths: StatePaths) -> float | None:
+    """When the running gateway took the lock (Unix time), or None."""
+    try:
+        return _pid_path(paths).stat().st_mtime
+    except OSError:
+        return None
+
+
 def running_gateway(paths: StatePaths) -> int | None:
     """The pid of the gateway running for this state folder (-1 when unknown), or None."""
     try:

@@ -16,10 +16,18 @@ from typing import Any, Literal
 
 from ..errors import ConfigError, ConvosError
 from ..gateway.config import ENVS, LoadedConfig
+from ..gateway.health import assess
 from ..gateway.pairing import WILDCARD, PairingStore
 from ..gateway.paths import StatePaths, resolve_state_paths
 from .console import Console, Progress, short
-from .context import add_network_options, identities, load, owner_conversation_id, running_gateway
+from .context import (
+    add_network_options,
+    identities,
+    load,
+    owner_conversation_id,
+    run_started_at,
+    running_gateway,
+)
 from .errors import EXIT_ERROR, EXIT_OK
 from .run import agent_description
 
@@ -178,8 +186,7 @@ async def run_checks(
     except ConfigError as exc:
         report.add("fail", "agent", str(exc))
 
-    pid = running_gateway(loaded.paths)
-    report.add("ok", "gateway", f"running (pid {pid})" if pid else "not running")
+    await check_gateway(report, loaded)
 
     from ..xmtp import BackendPool
 
@@ -200,6 +207,44 @@ async def run_checks(
     await check_installations(report, pool, [s for s in stored if s.inbox_id], timeout=timeout)
 
 
+async def check_gateway(report: Report, loaded: LoadedConfig) -> None:
+    """The running gateway's own record: its health and the problems of single conversations."""
+    pid = running_gateway(loaded.paths)
+    activity: dict[str, str] = {}
+    if loaded.paths.store_path.exists():
+        from ..gateway.state import GatewayState
+
+        try:
+            state = GatewayState.open(loaded.paths.store_path)
+        except ConvosError as exc:
+            report.add("fail", "gateway", f"its state database does not open: {exc}")
+            return
+        try:
+            activity = await state.activity()
+        finally:
+            state.close()
+    health = assess(
+        running=pid is not None,
+        run_started_unix=run_started_at(loaded.paths) if pid is not None else None,
+        activity=activity,
+        now=time.time(),
+    )
+    if pid is None:
+        report.add("ok", "gateway", "not running")
+    elif health.ok:
+        age = f", heartbeat {health.heartbeat_age:.0f} s ago" if health.heartbeat_age is not None else ""
+        report.add("ok", "gateway", f"running (pid {pid if pid > 0 else '?'}), {health.state}{age}")
+    else:
+        report.add(
+            "fail",
+            "gateway",
+            f"running (pid {pid}) but {health.state}: {health.detail}. Fix: {health.action}",
+        )
+    when = "" if pid is not None else " (recorded by the last run)"
+    for key, problem in health.problems.items():
+        report.add("fail" if pid is not None else "warn", "conversation", f"{key}: {problem}{when}")
+
+
 async def check_installations(report: Report, pool: Any, stored: list[Any], *, timeout: float) -> None:
     if not stored:
         return
@@ -208,6 +253,16 @@ async def check_installations(report: Report, pool: Any, stored: list[Any], *, t
     worst = 0
     for item in stored:
         try:
+            if await pool.inbox_state(item.inbox_id, timeout) is None:
+                report.add(
+                    "fail",
+                    "node",
+                    f"the node does not know inbox {item.inbox_id} ({item.id}): it lost its data "
+                    "(restarted on an empty database?) or this is the wrong node. Fix: restore the "
+                    "node's data or point env/apiUrl at the right node; else set up again "
+                    "(`openclaw-convos configure`)",
+                )
+                continue
             count = await pool.installation_count(item.inbox_id, timeout)
         except ConvosError as exc:
             report.add("warn", "installations", f"inbox {short(item.inbox_id)}: not read ({exc})")

@@ -14,6 +14,8 @@ from .console import Console
 from .context import GatewayLock, add_network_options, load, require_configured
 from .control import ControlServer, control_dir
 from .errors import EXIT_OK
+from .sdnotify import Notifier
+from .supervise import Supervisor
 
 if TYPE_CHECKING:
     from ..gateway.runtime import Gateway
@@ -79,6 +81,9 @@ async def cmd_run(args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     stop_on_signals(stop)
     lock = GatewayLock.acquire(loaded.paths)
+    notifier = Notifier()
+    notifier.send(READY="1", STATUS="starting: opening identities and streams")
+    starting = asyncio.create_task(_ping_while_starting(notifier), name="convos:sd-notify")
     try:
         from ..gateway.service import open_gateway
 
@@ -87,6 +92,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
             f"Starting the Convos gateway (env {loaded.convos.env}, node {loaded.convos.endpoint().url})…"
         )
         async with gateway:
+            starting.cancel()
+            supervisor = Supervisor(gateway, notifier)
             hosts = gateway.hosts.values()
             joined = sum(1 for h in hosts if h.stored.conversation_id)
             pending = sum(1 for h in hosts if not h.stored.conversation_id and h.stored.invite_slug)
@@ -102,6 +109,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
             owner_saved = loaded.convos.owner_conversation_id is not None
             try:
                 while not stop.is_set():
+                    await supervisor.tick()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), 1.0)
                     if not owner_saved and gateway.owner_conversation_id:
@@ -117,10 +125,24 @@ async def cmd_run(args: argparse.Namespace) -> int:
                 with contextlib.suppress(asyncio.CancelledError):
                     await control
             console.say("Stopping…")
+            notifier.send(STOPPING="1", STATUS="stopping")
         console.say("Convos gateway stopped.")
     finally:
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
         lock.release()
     return EXIT_OK
+
+
+async def _ping_while_starting(notifier: Notifier) -> None:
+    """Keep systemd's watchdog fed while start-up waits (the log says for what)."""
+    interval = notifier.watchdog_interval
+    if interval is None:
+        return
+    while True:
+        notifier.send(WATCHDOG="1")
+        await asyncio.sleep(interval)
 
 
 def _log_level(debug: bool) -> None:

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from ..gateway.config import LoadedConfig
+from ..gateway.health import assess
 from ..gateway.pairing import PairingStore
 from .console import Console, format_when, parse_timestamp, short
-from .context import add_network_options, identities, load, owner_conversation_id, running_gateway
-from .errors import EXIT_OK
+from .context import (
+    add_network_options,
+    identities,
+    load,
+    owner_conversation_id,
+    run_started_at,
+    running_gateway,
+)
+from .errors import EXIT_ERROR, EXIT_OK
 from .run import agent_description
 
 _ACTIVITY = (
@@ -53,6 +62,12 @@ async def collect_status(loaded: LoadedConfig) -> dict[str, Any]:
         finally:
             state.close()
     pid = running_gateway(loaded.paths)
+    health = assess(
+        running=pid is not None,
+        run_started_unix=run_started_at(loaded.paths) if pid is not None else None,
+        activity=activity,
+        now=time.time(),
+    )
     store_dir = loaded.paths.identities_dir(cfg.env)
     return {
         "configured": bool(owner),
@@ -66,6 +81,7 @@ async def collect_status(loaded: LoadedConfig) -> dict[str, Any]:
         "ownerConversationId": owner,
         "ownerState": "joined" if owner else ("pending" if pending_owner else None),
         "gateway": {"running": pid is not None, "pid": pid if pid and pid > 0 else None},
+        "health": health.to_json(),
         "agent": agent_description(loaded),
         "dmPolicy": cfg.dm_policy,
         "allowFrom": list(cfg.allow_from),
@@ -103,6 +119,18 @@ async def cmd_status(args: argparse.Namespace) -> int:
     console = Console()
     loaded = load(args)
     status = await collect_status(loaded)
+    health = status["health"]
+    if args.check:
+        # for health checks (Docker HEALTHCHECK, monitoring): one line, exit 0 only when it serves
+        line = f"{health['state']}: {health['detail']}"
+        if health["heartbeatAgeSeconds"] is not None:
+            line += f" (heartbeat {health['heartbeatAgeSeconds']:.0f} s ago)"
+        if health["action"]:
+            line += f"; {health['action']}"
+        if health["problems"]:
+            line += f"; {len(health['problems'])} conversation problem(s): see `openclaw-convos status`"
+        console.say(line)
+        return EXIT_OK if health["ok"] else EXIT_ERROR
     if args.json:
         console.json(status)
         return EXIT_OK
@@ -124,6 +152,16 @@ async def cmd_status(args: argparse.Namespace) -> int:
         console.say(f"Gateway: running (pid {gateway['pid'] or '?'})")
     else:
         console.say("Gateway: not running (start it with `openclaw-convos run`)")
+    if gateway["running"]:
+        age = health["heartbeatAgeSeconds"]
+        beat = f", heartbeat {age:.0f} s ago" if age is not None else ""
+        action = f" -> {health['action']}" if health["action"] else ""
+        console.say(f"Health: {health['state']}{beat}: {health['detail']}{action}")
+    problems = health["problems"]
+    if problems:
+        console.say(f"Problems: {len(problems)}")
+        for key, problem in problems.items():
+            console.say(f"  {key}: {problem}")
     console.say(f"Agent: {status['agent']}")
     console.say(
         f"DM policy: {status['dmPolicy']} (allowFrom: {len(status['allowFrom'])} in the config, "
@@ -184,4 +222,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     add_network_options(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="health check: one line, exit 0 when the gateway runs and serves, 1 otherwise "
+        "(stopped, stuck, or the XMTP node unreachable)",
+    )
     p.set_defaults(handler=cmd_status)

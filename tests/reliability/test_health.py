@@ -1,0 +1,135 @@
+"""Health that means something, seen from outside the real ``run`` process: ``status --check``
+(the Docker health check), ``status --json``, ``doctor`` and systemd's notify socket, while the
+node goes away, comes back, and comes back having lost its data."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .harness import Node, Place, setup_owner
+
+
+class Systemd:
+    """A datagram socket standing in for systemd's ``$NOTIFY_SOCKET``."""
+
+    def __init__(self, path: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.setblocking(False)
+        self.path = path
+        self.seen: list[str] = []
+
+    def read(self) -> list[str]:
+        while True:
+            try:
+                self.seen.extend(self.sock.recv(65536).decode().splitlines())
+            except BlockingIOError:
+                return self.seen
+
+    def last_status(self) -> str:
+        return next((line for line in reversed(self.read()) if line.startswith("STATUS=")), "")
+
+    async def status_becomes(self, start: str, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        while not (line := self.last_status()).startswith(start):
+            assert time.monotonic() < deadline, f"systemd was last told {line!r}, not {start!r}"
+            await asyncio.sleep(0.2)
+        return line
+
+
+def cli(place: Place, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **place.environ, "RUST_LOG": "off", "HOME": str(place.root)}
+    return subprocess.run(
+        [sys.executable, "-m", "openclaw_convos", *args], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+async def check_until(place: Place, code: int, word: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        done = await asyncio.to_thread(cli, place, "status", "--check")
+        if done.returncode == code and done.stdout.startswith(word):
+            return done.stdout
+        if time.monotonic() > deadline:
+            raise AssertionError(f"status --check never said {word} ({code}): {done.stdout}{done.stderr}")
+        await asyncio.sleep(0.5)
+
+
+def status_json(place: Place) -> dict[str, Any]:
+    done = cli(place, "status", "--json")
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+async def test_health_check_follows_the_node_and_a_node_that_lost_its_data_is_reported(
+    place: Place, node: Node, tmp_path: Path
+) -> None:
+    await setup_owner(place)
+    assert (await asyncio.to_thread(cli, place, "status", "--check")).returncode == 1  # stopped
+    systemd = Systemd(tmp_path / "notify")
+    env = {
+        **os.environ,
+        **place.environ,
+        "RUST_LOG": "off",
+        "HOME": str(place.root),
+        "NOTIFY_SOCKET": str(systemd.path),
+        "WATCHDOG_USEC": "3000000",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "openclaw_convos", "run", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await check_until(place, 0, "healthy", 60)
+        assert "READY=1" in systemd.read() and "WATCHDOG=1" in systemd.read()
+        await systemd.status_becomes("STATUS=healthy: 1 conversation(s)")
+        health = status_json(place)["health"]
+        assert health["ok"] and health["heartbeatAgeSeconds"] < 30 and health["problems"] == {}
+
+        await node.stop()
+        line = await check_until(place, 1, "degraded", 30)
+        assert "the XMTP node does not answer" in line and "doctor" in line
+        await systemd.status_becomes("STATUS=degraded")
+        doctor = await asyncio.to_thread(cli, place, "doctor")
+        assert doctor.returncode == 1 and "degraded" in doctor.stdout
+
+        await node.start()
+        await check_until(place, 0, "healthy", 60)
+
+        # the node comes back on an empty database: healthy streams, but nothing of ours exists there
+        await node.stop()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{node.db_path}{suffix}").unlink(missing_ok=True)
+        await node.start()
+        deadline = time.monotonic() + 60
+        while "node" not in (problems := status_json(place)["health"]["problems"]):
+            assert time.monotonic() < deadline, "the lost node data was not reported"
+            await asyncio.sleep(0.5)
+        assert problems["node"].startswith("node data lost: the XMTP node at ")
+        assert "problem(s): node data lost" in await systemd.status_becomes(
+            "STATUS=healthy: 1 conversation(s); 1 problem(s)"
+        )
+        doctor = await asyncio.to_thread(cli, place, "doctor")
+        assert doctor.returncode == 1 and "node data lost" in doctor.stdout, doctor.stdout
+        assert "does not know inbox" in doctor.stdout
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        seen = systemd.read()
+        systemd.sock.close()
+    assert proc.returncode == 0
+    assert "STOPPING=1" in seen
