@@ -54,6 +54,8 @@ class OpenClaw:
     gateway_port: int = field(default_factory=free_port)
     gateway: asyncio.subprocess.Process | None = None
     gateway_log: list[str] = field(default_factory=list)
+    engine_on_path: bool = True
+    """Whether OpenClaw (and so the plugin) finds the engine on its PATH."""
     _log_task: asyncio.Task[None] | None = None
 
     @property
@@ -69,10 +71,12 @@ class OpenClaw:
         return self.state / "openclaw.json"
 
     def environ(self) -> dict[str, str]:
-        # the engine (`openclaw-convos` of this virtual environment) is found on PATH
-        path = os.pathsep.join(
-            [str(self.node_bin), str(Path(sys.executable).parent), os.environ.get("PATH", "")]
-        )
+        dirs = [str(self.node_bin)]
+        if self.engine_on_path:  # this virtual environment's `openclaw-convos`
+            dirs.append(str(Path(sys.executable).parent))
+        system = os.environ.get("PATH", "").split(os.pathsep)
+        dirs += [d for d in system if d and not (Path(d) / "openclaw-convos").exists()]
+        path = os.pathsep.join(dirs)
         home = self.state / "home"
         home.mkdir(parents=True, exist_ok=True)
         return {
@@ -168,13 +172,14 @@ class OpenClaw:
         async for line in self.gateway.stdout:
             self.gateway_log.append(line.decode(errors="replace").rstrip())
 
-    async def wait_log(self, pattern: str, timeout: float) -> str:
+    async def wait_log(self, pattern: str, timeout: float, nth: int = 1) -> str:
+        """The ``nth`` gateway log line matching ``pattern``, waiting up to ``timeout``."""
         deadline = time.monotonic() + timeout
         regex = re.compile(pattern)
         while time.monotonic() < deadline:
-            for line in self.gateway_log:
-                if regex.search(line):
-                    return line
+            matches = [line for line in self.gateway_log if regex.search(line)]
+            if len(matches) >= nth:
+                return matches[nth - 1]
             if self.gateway is not None and self.gateway.returncode is not None:
                 break
             await asyncio.sleep(0.2)

@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -122,7 +123,15 @@ async def _story(
     engine_pid = probe["enginePid"]
     os.kill(engine_pid, 0)  # alive
 
-    # 6. stopping the gateway stops the engine
+    # 6. an engine crash: the plugin restarts it (with backoff) and the conversation goes on
+    os.kill(engine_pid, signal.SIGKILL)
+    await oc.wait_log(r"\[convos:default\] restarting the engine in \d+ ms \(restart 1\)", timeout=30)
+    await oc.wait_log(r"\[convos:default\] engine ready", timeout=60, nth=2)
+    mark = len(alice.seen)
+    await alice.say(conversation.id, "still there?")
+    await alice.wait_for(lambda s: s.text == ANSWER, timeout=90, after=mark)
+
+    # 7. stopping the gateway stops the engine
     await oc.stop_gateway()
     await asyncio.sleep(0.5)
     assert oc.processes_on_state() == []
