@@ -80,6 +80,8 @@ async def test_turns_commands_and_clean_stop(joined: Joined) -> None:
         assert turn["senderName"] == "Alice"
         assert turn["isOwner"] is True and turn["isGroup"] is True
         assert turn["conversationId"] == joined.conversation_id
+        # while OpenClaw works on the turn, the conversation shows the agent typing
+        await alice.wait_for(lambda s: s.text == "typing…", timeout=20)
         await engine.send({"type": "turn.done", "turnId": turn["turnId"], "text": "hi Alice, from OpenClaw"})
         await alice.wait_for(lambda s: s.text == "hi Alice, from OpenClaw", timeout=20)
 
@@ -110,8 +112,9 @@ async def test_turns_commands_and_clean_stop(joined: Joined) -> None:
         await engine.wait_event(lambda e: e.get("id") == "r1" and e["event"] == "reacted")
         await alice.wait_for(lambda s: s.kind == "reaction" and s.text == "reacted 👍", timeout=20)
 
+        mark = len(alice.seen)
         await engine.send({"type": "typing", "conversationId": joined.conversation_id, "active": True})
-        await alice.wait_for(lambda s: s.text == "typing…", timeout=20)
+        await alice.wait_for(lambda s: s.text == "typing…", timeout=20, after=mark)
 
         await engine.send({"type": "status", "id": "st"})
         status = await engine.wait_event(lambda e: e.get("id") == "st")

@@ -58,7 +58,7 @@ async def _story(
     installed = oc.state / "extensions" / "convos"
     assert (installed / "openclaw.plugin.json").exists()
     TIMINGS["plugin_installed_bytes"] = _tree_size(installed)
-    assert TIMINGS["plugin_installed_bytes"] < 100_000
+    assert TIMINGS["plugin_installed_bytes"] < 64_000  # README: under 64 KB
 
     # 2. `channels add` joins the conversation Alice made in her app, and saves a valid config
     conversation = await alice.create_conversation("Agent room")
@@ -125,7 +125,7 @@ async def _story(
 
     # 6. an engine crash: the plugin restarts it (with backoff) and the conversation goes on
     os.kill(engine_pid, signal.SIGKILL)
-    await oc.wait_log(r"\[convos:default\] restarting the engine in \d+ ms \(restart 1\)", timeout=30)
+    await oc.wait_log(r"\[convos:default\] restarting the engine in 1000 ms \(restart 1\)", timeout=30)
     await oc.wait_log(r"\[convos:default\] engine ready", timeout=60, nth=2)
     mark = len(alice.seen)
     await alice.say(conversation.id, "still there?")
