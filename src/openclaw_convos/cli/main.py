@@ -62,11 +62,22 @@ def _exit_code(error: BaseException) -> int:
     return EXIT_ERROR
 
 
-def configure_logging(debug: bool) -> None:
+def configure_logging(debug: bool, log_format: str = "text") -> None:
+    """stderr logging; ``log_format="json"``: one JSON object per line (time, level, logger, message)."""
     level = logging.DEBUG if debug else logging.WARNING
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    if log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        formatter = JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            datefmt="%Y-%m-%dT%H:%M:%S%z",
+        )
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(formatter)
     logging.getLogger("openclaw_convos").setLevel(level)
     if debug:
         # grpc and httpx are noisy at DEBUG; keep them at INFO.

@@ -9,7 +9,9 @@ import logging
 import signal
 from typing import TYPE_CHECKING, Any
 
+from ..agents.base import Agent
 from ..gateway.config import LoadedConfig, update_convos_config
+from ..gateway.metrics import GatewayMetrics, HttpEndpoint, parse_listen_address
 from .console import Console
 from .context import GatewayLock, add_network_options, load, require_configured
 from .control import ControlServer, control_dir
@@ -76,24 +78,38 @@ async def cmd_run(args: argparse.Namespace) -> int:
     console = Console()
     loaded = load(args)
     debug = bool(getattr(args, "debug", False)) or loaded.convos.debug
-    _log_level(debug)
+    _log_level(debug, getattr(args, "log_format", "text"))
     require_configured(loaded)
     stop = asyncio.Event()
     stop_on_signals(stop)
+    http: tuple[str, int] | None = None
+    if args.http:
+        http = parse_listen_address(args.http)
     lock = GatewayLock.acquire(loaded.paths)
     notifier = Notifier()
     notifier.send(READY="1", STATUS="starting: opening identities and streams")
     starting = asyncio.create_task(_ping_while_starting(notifier), name="convos:sd-notify")
+    metrics: GatewayMetrics | None = None
+    endpoint: HttpEndpoint | None = None
     try:
         from ..gateway.service import open_gateway
 
-        gateway = open_gateway(loaded)
+        agent: Agent | None = None
+        if http is not None:
+            from ..agents import build_agent
+
+            metrics = GatewayMetrics()
+            agent = metrics.wrap(build_agent(loaded.convos.agent, environ=loaded.environ))
+            endpoint = HttpEndpoint(metrics, *http)
+            endpoint.start()
+            console.say(f"Health and metrics on {endpoint.url} (/healthz, /readyz, /metrics)")
+        gateway = open_gateway(loaded, agent)
         console.say(
             f"Starting the Convos gateway (env {loaded.convos.env}, node {loaded.convos.endpoint().url})…"
         )
         async with gateway:
             starting.cancel()
-            supervisor = Supervisor(gateway, notifier)
+            supervisor = Supervisor(gateway, notifier, metrics=metrics)
             hosts = gateway.hosts.values()
             joined = sum(1 for h in hosts if h.stored.conversation_id)
             pending = sum(1 for h in hosts if not h.stored.conversation_id and h.stored.invite_slug)
@@ -131,6 +147,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
         starting.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await starting
+        if endpoint is not None:
+            endpoint.stop()
         lock.release()
     return EXIT_OK
 
@@ -145,10 +163,10 @@ async def _ping_while_starting(notifier: Notifier) -> None:
         await asyncio.sleep(interval)
 
 
-def _log_level(debug: bool) -> None:
+def _log_level(debug: bool, log_format: str = "text") -> None:
     from .main import configure_logging
 
-    configure_logging(debug)
+    configure_logging(debug, log_format)
     if not debug:
         # the foreground gateway tells what it does (joins, approvals, problems), never message bodies
         logging.getLogger("openclaw_convos").setLevel(logging.INFO)
@@ -163,4 +181,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "Finishes pending joins, admits joiners of our invites, answers with the agent backend.",
     )
     add_network_options(p)
+    p.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        default=None,
+        help="serve /healthz, /readyz and Prometheus /metrics there, e.g. 127.0.0.1:9464 (keep it on "
+        "localhost or a private network: it needs no password)",
+    )
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text (default) or one JSON object per line",
+    )
     p.set_defaults(handler=cmd_run)

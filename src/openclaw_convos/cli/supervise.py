@@ -23,6 +23,7 @@ from ..gateway.health import PROBLEMS_KEY, encode_problems
 from .sdnotify import Notifier
 
 if TYPE_CHECKING:
+    from ..gateway.metrics import GatewayMetrics
     from ..gateway.runtime import Gateway
 
 log = logging.getLogger("openclaw_convos.cli.run")
@@ -38,9 +39,11 @@ class Supervisor:
         notifier: Notifier,
         *,
         node_check_seconds: float = NODE_CHECK_SECONDS,
+        metrics: GatewayMetrics | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.gateway = gateway
+        self.metrics = metrics
         self.notifier = notifier
         self.node_check_seconds = node_check_seconds
         self._clock = clock
@@ -64,6 +67,8 @@ class Supervisor:
         if reconnects != self._reconnects or (health == "healthy" and self._last_health != "healthy"):
             # back after an outage: did the node come back empty?
             self._next_node_check = min(self._next_node_check, self._clock() + 1.0)
+        if health != self._last_health:
+            log.info("health: %s (was %s)", health, self._last_health or "starting")
         self._last_health, self._reconnects = health, reconnects
         if self._clock() >= self._next_node_check:
             self._next_node_check = self._clock() + self.node_check_seconds
@@ -79,6 +84,33 @@ class Supervisor:
             except ConvosError as exc:
                 log.warning("problems not recorded: %s", exc)
         self.notify()
+        if self.metrics is not None:
+            await self.measure(self.metrics, problems)
+
+    async def measure(self, metrics: GatewayMetrics, problems: dict[str, str]) -> None:
+        from ..gateway.metrics import Snapshot
+
+        hosts = list(self.gateway.hosts.values())
+        try:
+            messages = await self.gateway.state.counts()
+            pairing = len(await self.gateway.pairing.read_pending())
+        except ConvosError as exc:
+            log.debug("metrics not read: %s", exc)
+            messages, pairing = dict(metrics.snapshot.messages), metrics.snapshot.pairing_requests
+        health = self.gateway.health
+        metrics.update(
+            Snapshot(
+                taken_at=time.monotonic(),
+                health=health,
+                ok=health == "healthy",
+                messages=messages,
+                pairing_requests=pairing,
+                identities=len(hosts),
+                conversations=sum(1 for h in hosts if h.stored.conversation_id),
+                problems=len(problems),
+                reconnects=sum(h.stream.reconnects for h in hosts),
+            )
+        )
 
     async def check_node_data(self) -> None:
         """Does the node still know our inboxes? (One request.)"""
