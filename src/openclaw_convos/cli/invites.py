@@ -376,8 +376,9 @@ async def cmd_create(args: argparse.Namespace) -> int:
             stored.conversation_id,
             env=link_env,
             expiresAtUnix=int(expires_at.timestamp()) if expires_at else None,
-            singleUse=args.single_use,
+            singleUse=bool(args.single_use),
         )
+        single_use = bool(args.single_use)
         url, conversation_id, is_owner = str(made["url"]), stored.conversation_id, False
         headline = f"New invite for conversation {conversation_id}."
         identity_id = stored.id
@@ -392,6 +393,7 @@ async def cmd_create(args: argparse.Namespace) -> int:
             expires_at=expires_at,
             single_use=args.single_use,
         )
+        single_use = created.single_use
         url, conversation_id, is_owner = created.url, created.conversation_id, created.is_owner_conversation
         identity_id = created.identity.id
         if is_owner:
@@ -417,7 +419,7 @@ async def cmd_create(args: argparse.Namespace) -> int:
                 "url": url,
                 "ownerConversation": is_owner,
                 "expiresAt": _iso(expires_at),
-                "singleUse": args.single_use,
+                "singleUse": single_use,
                 "png": str(Path(args.png).expanduser()) if args.png else None,
                 "gatewayRunning": running is not None,
             }
@@ -427,8 +429,8 @@ async def cmd_create(args: argparse.Namespace) -> int:
     details = []
     if expires_at:
         details.append(f"expires {format_when(expires_at, now)}")
-    if args.single_use:
-        details.append("single use")
+    if single_use:
+        details.append("single use" + (": only the owner should use it" if is_owner else ""))
     console.say("Invite" + (f" ({', '.join(details)})" if details else "") + ":")
     console.say()
     console.say(url)
@@ -500,7 +502,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     create.add_argument(
         "--expires-in", metavar="DURATION", help="invite lifetime, e.g. 30m, 12h, 7d (default: none)"
     )
-    create.add_argument("--single-use", action="store_true", help="the invite admits one person only")
+    create.add_argument(
+        "--single-use",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the invite admits one person only (the default for the owner conversation's first invite; "
+        "--no-single-use opts out)",
+    )
     create.add_argument("--png", metavar="PATH", help="also save the QR code as a PNG file")
     create.add_argument("--no-qr", action="store_true", help="print the URL only")
     create.add_argument(

@@ -217,6 +217,7 @@ class CreatedConversation:
     url: str
     identity: StoredIdentity
     is_owner_conversation: bool
+    single_use: bool = False
 
 
 async def create_owned_conversation(
@@ -226,19 +227,23 @@ async def create_owned_conversation(
     description: str | None = None,
     emoji: str | None = None,
     expires_at: datetime | None = None,
-    single_use: bool = False,
+    single_use: bool | None = None,
     gateway: Gateway | None = None,
 ) -> CreatedConversation:
     """The reverse setup: a new conversation owned by a new identity of ours, and its invite.
 
-    Without an owner conversation yet, this one becomes it and its first joiner becomes the owner.
-    Pass a running ``gateway`` to have it serve the new identity at once.
+    Without an owner conversation yet, this one becomes it and its first joiner becomes the owner;
+    its invite is then single-use unless ``single_use=False`` (whoever else holds the link would
+    join the owner conversation and read every pairing notice). Pass a running ``gateway`` to have
+    it serve the new identity at once.
     """
     store = identity_store(loaded)
     owner_known = bool(loaded.convos.owner_conversation_id) or any(
         s.role == "owner" and s.conversation_id for s in store.load_all()[0]
     )
     role = "creator" if owner_known else "owner"
+    if single_use is None:
+        single_use = role == "owner"
     title = name or (DEFAULT_NAME if role == "owner" else None)
     stored = store.create(role=role, label=title)
     pool = gateway.pool if gateway is not None else BackendPool(loaded.convos.endpoint())
@@ -271,7 +276,7 @@ async def create_owned_conversation(
         await gateway.add_identity(stored)
         if role == "owner":
             gateway.owner_conversation_id = conversation.id
-    return CreatedConversation(conversation.id, slug, url, stored, role == "owner")
+    return CreatedConversation(conversation.id, slug, url, stored, role == "owner", single_use)
 
 
 def _link_env(env: str) -> Env:
