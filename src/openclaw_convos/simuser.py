@@ -79,6 +79,10 @@ def describe(message: XmtpMessage) -> Seen:
         return Seen(*base, ctype, f"profile: {decoded.name or '(no name)'}")
     if isinstance(decoded, cc.TypingIndicator):
         return Seen(*base, ctype, "typing…" if decoded.is_typing else "stopped typing")
+    if isinstance(decoded, cc.Thinking):
+        return Seen(*base, ctype, f"thinking {decoded.state.value}", decoded.target_message_id)
+    if isinstance(decoded, cc.ExplodeSettings):
+        return Seen(*base, ctype, f"explodes at {decoded.expires_at.isoformat()}")
     if isinstance(decoded, cc.InviteJoinError):
         return Seen(*base, ctype, f"join refused: {decoded.user_message}")
     return Seen(*base, ctype, type(decoded).__name__)
