@@ -67,6 +67,12 @@ async def test_status_and_doctor_with_the_node_up_then_down(offline_cli: Cli) ->
     assert f"key file {key_file} is 0644" in broken.out and f"chmod 600 {key_file}" in broken.out
     assert "problem(s)" in broken.out
 
+    written = json.loads(cli.config_path.read_text())
+    written["channels"]["convos"]["identityId"] = "gone"
+    cli.config_path.write_text(json.dumps(written))
+    stale = await cli("doctor", "--timeout", "2")
+    assert "[warn] config" in stale.out and "identityId gone names no identity on env 'local'" in stale.out
+
     cli.config_path.write_text('{"channels": {"convos": {"dmPolicy": "sometimes"}}}')
     invalid = await cli("status")
     assert invalid.code == 3 and "dmPolicy must be one of" in invalid.err

@@ -156,6 +156,13 @@ async def run_checks(
     stored, broken = identities(loaded)
     for key, error in broken.items():
         report.add("fail", "identities", f"identity {key} is unreadable: {error}")
+    if cfg.identity_id is not None and cfg.identity_id not in {s.id for s in stored}:
+        report.add(
+            "warn",
+            "config",
+            f"channels.convos.identityId {cfg.identity_id} names no identity on env {cfg.env!r} "
+            "(setup writes it; remove it or run `openclaw-convos configure` again)",
+        )
     owner = owner_conversation_id(loaded, stored)
     pending = [s for s in stored if not s.conversation_id and s.invite_slug]
     if owner:
