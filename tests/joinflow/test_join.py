@@ -7,7 +7,7 @@ import time
 from openclaw_convos.convos import content as cc
 from openclaw_convos.convos import profiles as cp
 from openclaw_convos.convos.join import JoinAction
-from openclaw_convos.joinflow.creator import JoinRequestMessage, create_conversation, invite_for
+from openclaw_convos.joinflow.creator import Creator, JoinRequestMessage, create_conversation, invite_for
 from openclaw_convos.joinflow.joiner import JoinStatus, check_invite, request_join, wait_for_join
 from openclaw_convos.xmtp import ConversationKind, MessageKind
 
@@ -139,3 +139,39 @@ async def test_a_late_text_copy_is_the_same_attempt(
     outcomes = await alice.wait_outcomes(2)
     assert actions(outcomes) == [JoinAction.ADMIT, JoinAction.ALREADY_HANDLED]
     assert len(of_type(await alice.sent_in_dm(bob), cc.InviteJoinHandled)) == 1
+
+
+async def test_a_gate_holds_a_join_until_it_allows_it(
+    make_creator: CreatorFactory, make_client: ClientFactory
+) -> None:
+    """``Creator(gate=...)``: a join every check allows is held (no add, no reply, not marked
+    handled) while the gate says no, and admitted by the next pass once it says yes."""
+    alice = await make_creator("alice")
+    bob = await make_client("bob")
+    room = await create_conversation(alice.client, name="Room", profile_name="Alice")
+    _slug, url = invite_for(alice.client, room, env="dev")
+    invite = check_invite(url, now=now())
+    await alice.stop()  # no stream: only the sweeps below process the request
+    await alice.reopen()
+    await request_join(bob, invite, profile_name="Bob")
+    allowed: set[str] = set()
+    asked: list[tuple[str, str]] = []
+
+    async def gate(conversation_id: str, inbox_id: str, request: JoinRequestMessage) -> bool:
+        asked.append((conversation_id, inbox_id))
+        return inbox_id in allowed
+
+    creator = Creator(alice.client, alice.ledger, gate=gate)
+    held = [o for o in await creator.sweep() if o.held]
+    room = alice.client.conversation(room.id) or room
+    # the typed request and its plain-text copy: both held, neither added nor answered
+    assert len(held) == 2 and not any(o.added or o.replied for o in held)
+    assert set(asked) == {(room.id, bob.inbox_id)}
+    await room.sync()
+    assert bob.inbox_id not in {m.inbox_id for m in await room.members()}
+    assert await alice.sent_in_dm(bob) == []  # no marker, no error: Bob just waits
+    allowed.add(bob.inbox_id)
+    added = [o for o in await creator.sweep() if o.added]
+    assert len(added) == 1
+    result = await wait_for_join(bob, invite, timeout=WAIT, poll=0.2, profile_name="Bob")
+    assert result.status is JoinStatus.JOINED and result.conversation_id == room.id

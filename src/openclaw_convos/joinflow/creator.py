@@ -33,7 +33,7 @@ import asyncio
 import logging
 import secrets
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -123,6 +123,8 @@ class JoinOutcome:
     decision: JoinDecision
     added: bool = False
     replied: bool = False
+    held: bool = False
+    """Every check allowed it, but the gate held it (no add, no reply, asked again later)."""
 
 
 async def create_conversation(
@@ -262,6 +264,10 @@ class Creator:
 
     ``window_s``: requests sent longer ago than this are ignored (the iOS 24 h catch-up window).
     ``on_admit(conversation_id, inbox_id)`` is called after each member we add.
+    ``gate(conversation_id, inbox_id, request)``, when given, is asked before each add that every
+    check allows: False holds the request (no add, no reply, not marked handled, so a later
+    sweep or :meth:`process` asks again), e.g. until the owner approves a join of the owner
+    conversation.
     """
 
     def __init__(
@@ -271,12 +277,14 @@ class Creator:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_admit: Callable[[str, str], None] | None = None,
+        gate: Callable[[str, str, JoinRequestMessage], Awaitable[bool]] | None = None,
         window_s: float = CATCH_UP_WINDOW_S,
     ) -> None:
         self.client = client
         self.ledger = ledger
         self._clock = clock
         self._on_admit = on_admit
+        self._gate = gate
         self.window_s = window_s
 
     def _now_ns(self) -> int:
@@ -507,6 +515,17 @@ class Creator:
         elif action is JoinAction.ALREADY_MEMBER:
             await self._send_marker(dm, decision, request)
         elif action is JoinAction.ADMIT and conversation is not None:
+            if self._gate is not None and not await self._gate(
+                conversation.id, request.sender_inbox_id, request
+            ):
+                log.info(
+                    "join request %s held: %s needs approval",
+                    request.message_id,
+                    request.sender_inbox_id[:12],
+                )
+                return JoinOutcome(
+                    JoinDecision(JoinAction.IGNORE, "held for approval", invite=decision.invite), held=True
+                )
             return await self._admit(dm, request, decision, conversation)
         if action is not JoinAction.IGNORE:
             await self.ledger.mark_join_request(request.message_id, action.value)
