@@ -541,6 +541,8 @@ class PairingStore:
         self._cache: dict[Path, _CacheEntry] = {}
         self._dir_identity: tuple[int, int, int, int] | None = None
         self._allow_files: list[Path] = []
+        self._allow_from_cached: tuple[str, ...] = ()
+        self._missing: set[Path] = set()
         self._reported: set[tuple[Path, tuple[int, int, int, int]]] = set()
         self.parses = 0
         """How many times a store file was parsed (the cache's effect, for tests and benches)."""
@@ -571,9 +573,10 @@ class PairingStore:
 
     async def read_pending(self, account: str | None = None) -> list[PairingRequest]:
         """Live requests (of ``account``, or all) for a decision: no lock, no write, cached."""
-        return await asyncio.to_thread(
-            self._read_pending_sync, None if account is None else normalize_account(account)
-        )
+        wanted = None if account is None else normalize_account(account)
+        if self._unchanged([self.pairing_path]):  # a few stat calls: no worker thread needed
+            return self._read_pending_sync(wanted)
+        return await asyncio.to_thread(self._read_pending_sync, wanted)
 
     async def approve(self, code: str) -> ApprovedSender | None:
         """Approve by code (case-insensitive): move the sender to allowFrom; None if no match."""
@@ -587,6 +590,10 @@ class PairingStore:
 
         No lock; a file is parsed again only when it changed. A corrupt file counts as empty.
         """
+        if self._dir_identity is not None and self._unchanged(
+            [self.credentials_dir, self.allow_from_path, *self._allow_files]
+        ):
+            return self._allow_from_cached
         return await asyncio.to_thread(self._read_allow_from_sync)
 
     async def add_allow_from(self, entry: str, *, account: str | None = None) -> bool:
@@ -665,15 +672,37 @@ class PairingStore:
             self._dir_identity = identity
         return [self.allow_from_path, *self._allow_files]
 
+    def _unchanged(self, paths: list[Path]) -> bool:
+        """Whether every path is as last read (stat only); False when any changed or is unknown."""
+        for path in paths:
+            try:
+                identity = _file_identity(path.stat())
+            except FileNotFoundError:
+                if path in self._missing:
+                    continue
+                return False
+            except OSError:
+                return False
+            if path == self.credentials_dir:
+                if identity != self._dir_identity:
+                    return False
+                continue
+            cached = self._cache.get(path)
+            if cached is None or cached.identity != identity:
+                return False
+        return True
+
     def _load(self, path: Path, key: str) -> _CacheEntry | None:
         """The parsed file (cached while unchanged); None when it does not exist."""
         try:
             st = path.stat()
         except FileNotFoundError:
             self._cache.pop(path, None)
+            self._missing.add(path)
             return None
         except OSError as exc:
             raise StateError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        self._missing.discard(path)
         identity = _file_identity(st)
         cached = self._cache.get(path)
         if cached is not None and cached.identity == identity:
@@ -847,7 +876,8 @@ class PairingStore:
             entry = self._load(path, "allowFrom")
             for sender in self._allow_list_of(entry.data if entry else None):
                 out.setdefault(sender)
-        return tuple(out)
+        self._allow_from_cached = tuple(out)
+        return self._allow_from_cached
 
     def _write_allow_list(self, path: Path, entries: list[str]) -> None:
         _write_json(path, {"version": _STORE_VERSION, "allowFrom": entries})
