@@ -98,8 +98,10 @@ def owner_conversation_id(loaded: LoadedConfig, stored: list[StoredIdentity]) ->
 
 
 def require_configured(loaded: LoadedConfig) -> list[StoredIdentity]:
+    """The identities; raises NotConfigured when there are none (a config's ``privateKey`` is one:
+    the gateway adopts it at start)."""
     stored, _broken = identities(loaded)
-    if not stored:
+    if not stored and not loaded.convos.private_key:
         raise NotConfigured(
             f"Convos is not set up for env {loaded.convos.env!r} in {loaded.paths.state_dir}: run "
             "`openclaw-convos configure` with an invite from the Convos app, or "

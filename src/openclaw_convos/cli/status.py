@@ -38,11 +38,17 @@ async def collect_status(loaded: LoadedConfig) -> dict[str, Any]:
     stored, broken = identities(loaded)
     owner = owner_conversation_id(loaded, stored)
     pending_owner = [s for s in stored if s.role == "owner" and not s.conversation_id and s.invite_slug]
+    # identities in no conversation and waiting for none are left-overs: they serve nothing
+    usable = [s for s in stored if s.conversation_id or s.invite_slug]
+    # the config's ownerConversationId counts when an identity of ours is in it, or when the
+    # config's privateKey is that identity (run adopts it into a key file at start)
+    if owner and not cfg.private_key and not any(s.conversation_id == owner for s in stored):
+        owner = None
     if owner:
         setup = "configured"
     elif pending_owner:
         setup = "join pending"
-    elif stored:
+    elif usable:
         setup = "no owner conversation"
     else:
         setup = "needs setup"

@@ -9,9 +9,11 @@ installations for good.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -94,6 +96,16 @@ class IdentityStore:
             "label": stored.label,
         }
         write_private_file(self._file(stored.id), (json.dumps(data, indent=2) + "\n").encode())
+
+    def discard(self, identity_id: str) -> None:
+        """Delete an identity that never got into a conversation: its key file and its database.
+
+        Only for a set-up that failed before a conversation or a join request existed; an
+        identity that is in a conversation is never deleted.
+        """
+        with contextlib.suppress(FileNotFoundError):
+            self._file(identity_id).unlink()
+        shutil.rmtree(self.db_path(identity_id).parent, ignore_errors=True)
 
     def update(self, stored: StoredIdentity, **changes: Any) -> StoredIdentity:
         new = replace(stored, **changes)

@@ -135,23 +135,36 @@ async def configure_with_invite(
     await verify_creator(pool, invite, network=loaded.convos.env)
     store = identity_store(loaded)
     stored = store.create(role="owner", label=invite.payload.name or "owner")
-    stored = store.update(stored, invite_slug=invite.slug)
     name = profile_name or loaded.convos.name or DEFAULT_NAME
-    say("Creating a new XMTP identity…")
-    client = await XmtpClient.open(store.xmtp_identity(stored), pool)
-    stored = store.update(stored, inbox_id=client.inbox_id)
-    say("Sending the join request to the conversation's creator…")
-    sent_at = datetime.now(UTC)
-    await request_join(client, invite, profile_name=name)
-    result = await wait_for_join(
-        client,
-        invite,
-        timeout=timeout,
-        poll=1.0,
-        since_ns=int(sent_at.timestamp() * 1e9) - 1_000_000_000,
-        profile_name=name,
-        progress=lambda elapsed: say(f"Waiting for the creator to approve… {elapsed:.0f}s"),
-    )
+    # all or nothing: until the join request is out, a failure (the node gone, a refusal by the
+    # network) deletes the new identity again; after it, the identity is a pending join to keep
+    sent = False
+    try:
+        stored = store.update(stored, invite_slug=invite.slug)
+        say("Creating a new XMTP identity…")
+        client = await XmtpClient.open(store.xmtp_identity(stored), pool)
+        try:
+            stored = store.update(stored, inbox_id=client.inbox_id)
+            say("Sending the join request to the conversation's creator…")
+            sent_at = datetime.now(UTC)
+            await request_join(client, invite, profile_name=name)
+            sent = True
+            result = await wait_for_join(
+                client,
+                invite,
+                timeout=timeout,
+                poll=1.0,
+                since_ns=int(sent_at.timestamp() * 1e9) - 1_000_000_000,
+                profile_name=name,
+                progress=lambda elapsed: say(f"Waiting for the creator to approve… {elapsed:.0f}s"),
+            )
+        except BaseException:
+            client.close()
+            raise
+    except BaseException:
+        if not sent:
+            store.discard(stored.id)
+        raise
     changes: dict[str, object] = {"enabled": True, "env": loaded.convos.env, "identityId": stored.id}
     if loaded.convos.api_url:
         changes["apiUrl"] = loaded.convos.api_url
@@ -247,15 +260,24 @@ async def create_owned_conversation(
     title = name or (DEFAULT_NAME if role == "owner" else None)
     stored = store.create(role=role, label=title)
     pool = gateway.pool if gateway is not None else BackendPool(loaded.convos.endpoint())
-    client = await XmtpClient.open(store.xmtp_identity(stored), pool)
-    stored = store.update(stored, inbox_id=client.inbox_id)
-    conversation = await convos_creator.create_conversation(
-        client,
-        name=title,
-        description=description,
-        emoji=emoji,
-        profile_name=loaded.convos.name or DEFAULT_NAME,
-    )
+    # all or nothing: a failure before the conversation exists deletes the new identity again
+    try:
+        client = await XmtpClient.open(store.xmtp_identity(stored), pool)
+        try:
+            stored = store.update(stored, inbox_id=client.inbox_id)
+            conversation = await convos_creator.create_conversation(
+                client,
+                name=title,
+                description=description,
+                emoji=emoji,
+                profile_name=loaded.convos.name or DEFAULT_NAME,
+            )
+        except BaseException:
+            client.close()
+            raise
+    except BaseException:
+        store.discard(stored.id)
+        raise
     stored = store.update(stored, conversation_id=conversation.id)
     slug, url = convos_creator.invite_for(
         client, conversation, env=_link_env(loaded.convos.env), expires_at=expires_at, single_use=single_use
