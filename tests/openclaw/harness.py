@@ -226,3 +226,79 @@ class OpenClaw:
                 os.kill(pid, signal.SIGKILL)
         if self.gateway is not None and self.gateway.returncode is None:
             await self.gateway.wait()
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
+
+
+@dataclass
+class Terminal:
+    """``openclaw ARGS`` on a pseudo-terminal: the screen text so far, and typed answers."""
+
+    proc: asyncio.subprocess.Process
+    master: int
+    chunks: list[bytes] = field(default_factory=list)
+
+    @property
+    def screen(self) -> str:
+        return ANSI.sub("", b"".join(self.chunks).decode(errors="replace"))
+
+    def type(self, text: str) -> None:
+        os.write(self.master, text.encode())
+
+    async def wait_for(self, text: str, timeout: float, after: int = 0) -> int:
+        """Wait until ``text`` shows (after screen offset ``after``); its offset."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            index = self.screen.find(text, after)
+            if index >= 0:
+                return index
+            if self.proc.returncode is not None:
+                break
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"{text!r} did not show; screen ends:\n{self.screen[-3000:]}")
+
+
+async def open_terminal(oc: OpenClaw, *args: str) -> Terminal:
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
+    proc = await asyncio.create_subprocess_exec(
+        str(oc.node_bin / "node"), str(oc.entry), *args,
+        env={**oc.environ(), "TERM": "xterm-256color"}, stdin=slave, stdout=slave, stderr=slave,
+        start_new_session=True,
+    )  # fmt: skip
+    os.close(slave)
+    terminal = Terminal(proc, master)
+    loop = asyncio.get_running_loop()
+
+    def readable() -> None:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            data = b""
+        if data:
+            terminal.chunks.append(data)
+        else:
+            loop.remove_reader(master)
+
+    loop.add_reader(master, readable)
+    return terminal
+
+
+async def close_terminal(terminal: Terminal, timeout: float = 60.0) -> int:
+    try:
+        await asyncio.wait_for(terminal.proc.wait(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"still running after {timeout}s; screen ends:\n{terminal.screen[-2500:]}") from None
+    finally:
+        if terminal.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(terminal.proc.pid, signal.SIGKILL)
+            await terminal.proc.wait()
+        asyncio.get_running_loop().remove_reader(terminal.master)
+        os.close(terminal.master)
+    return terminal.proc.returncode or 0
