@@ -293,7 +293,9 @@ async def close_terminal(terminal: Terminal, timeout: float = 60.0) -> int:
     try:
         await asyncio.wait_for(terminal.proc.wait(), timeout)
     except TimeoutError:
-        raise AssertionError(f"still running after {timeout}s; screen ends:\n{terminal.screen[-2500:]}") from None
+        raise AssertionError(
+            f"still running after {timeout}s; screen ends:\n{terminal.screen[-2500:]}"
+        ) from None
     finally:
         if terminal.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
