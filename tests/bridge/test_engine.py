@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -121,6 +122,21 @@ async def test_turns_commands_and_clean_stop(joined: Joined) -> None:
         assert status["event"] == "status"
         assert status["conversations"][0]["conversationId"] == joined.conversation_id
         assert status["conversations"][0]["stream"] == "connected"
+
+        # join: a new identity of the account asks to join another conversation of Alice's
+        second = await alice.create_conversation("Second room")
+        await engine.send({"type": "join", "id": "j1", "inviteUrl": alice.invite(second)})
+        join = await engine.wait_event(lambda e: e.get("id") == "j1")
+        assert join["event"] == "join", join
+        assert join["status"] == "pending" and join["name"] == "Second room"
+        for _ in range(60):
+            await engine.send({"type": "status", "id": "st2"})
+            status = await engine.wait_event(lambda e: e.get("id") == "st2", after=len(engine.events) - 1)
+            if second.id in [c["conversationId"] for c in status["conversations"]]:
+                break
+            await asyncio.sleep(0.5)
+        else:
+            raise AssertionError(f"the join did not finish: {status}")
 
         await engine.send({"type": "bogus"})
         bad = await engine.wait_event(lambda e: e["event"] == "error")

@@ -87,7 +87,7 @@ class _Output:
         if not self._transport.is_closing():
             self._transport.write(line.encode("utf-8") + b"\n")
 
-    def event(self, name: str, **fields: Any) -> None:
+    def event(self, name: str, /, **fields: Any) -> None:
         self.emit(encode_event(name, **fields))
 
 

@@ -198,7 +198,7 @@ def parse_command(line: str | bytes) -> Command:
     raise BridgeProtocolError(f"unknown command type {kind!r} (known: {', '.join(COMMAND_TYPES)})")
 
 
-def encode_event(event: str, **fields: Any) -> str:
+def encode_event(event: str, /, **fields: Any) -> str:
     """One event as a JSON line (without the newline); None fields are left out."""
     body: dict[str, Any] = {"event": event}
     body.update({key: value for key, value in fields.items() if value is not None})
