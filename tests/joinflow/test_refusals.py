@@ -324,3 +324,19 @@ async def test_two_joiners_racing_for_a_single_use_invite(
     error = await _refused(loser, invite.slug, since)
     assert error.reason == REASON_SINGLE_USE
     await alice.start()
+
+
+async def test_junk_is_recorded_once_and_not_verified_again_by_a_later_sweep(
+    make_creator: CreatorFactory, make_client: ClientFactory
+) -> None:
+    alice = await make_creator("alice")
+    bob = await make_client("bob")
+    dm = await bob.find_or_create_dm(alice.inbox_id)
+    await dm.send(cc.encode_text("hello"))
+    await dm.send(cc.encode_text("0x" + "ab" * 32))
+    outcomes = await alice.wait_outcomes(2)
+    assert actions(outcomes) == [JoinAction.IGNORE, JoinAction.IGNORE]
+    # what a restart's sweep finds: both already handled, nothing sent, the DM not blocked
+    swept = await alice.creator.sweep()
+    assert actions(swept) == [JoinAction.ALREADY_HANDLED, JoinAction.ALREADY_HANDLED]
+    assert await alice.sent_in_dm(bob) == [] and (await alice.dm_of(bob)).consent() == "unknown"

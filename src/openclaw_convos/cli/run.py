@@ -79,7 +79,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
     loaded = load(args)
     debug = bool(getattr(args, "debug", False)) or loaded.convos.debug
     _log_level(debug, getattr(args, "log_format", "text"))
-    require_configured(loaded)
+    stored = require_configured(loaded)
+    _raise_file_limit(console, len(stored))
     stop = asyncio.Event()
     stop_on_signals(stop)
     http: tuple[str, int] | None = None
@@ -151,6 +152,22 @@ async def cmd_run(args: argparse.Namespace) -> int:
             endpoint.stop()
         lock.release()
     return EXIT_OK
+
+
+def _raise_file_limit(console: Console, identities: int) -> None:
+    """Each identity holds a few open files: take the hard limit, and say so if even that is short."""
+    from ..limits import FILES_PER_IDENTITY, raise_open_file_limit
+
+    limit = raise_open_file_limit()
+    if limit.before != limit.after:
+        log.info("open-file limit raised from %s to %s", limit.before, limit.after)
+    fits = limit.identities
+    if fits is not None and identities > fits:
+        console.warn(
+            f"{identities} identities need about {identities * FILES_PER_IDENTITY} open files but the "
+            f"limit is {limit.after}: some will fail to open. Raise it (systemd LimitNOFILE=, "
+            "docker --ulimit nofile=, ulimit -Hn)"
+        )
 
 
 async def _ping_while_starting(notifier: Notifier) -> None:

@@ -363,7 +363,12 @@ class Creator:
             now=now,
         )
         if isinstance(verified, JoinDecision):
-            return await self._act(dm, request, verified, None)
+            outcome = await self._act(dm, request, verified, None)
+            if verified.action is JoinAction.IGNORE:
+                # junk (not an invite, expired, another creator's, a bad signature) stays junk:
+                # recorded, so a restart's sweep does not verify it again
+                await self.ledger.mark_join_request(request.message_id, verified.action.value)
+            return outcome
         conversation = self.client.conversation(verified.conversation_id)
         if conversation is None:
             try:

@@ -7,6 +7,7 @@ libxmtp error leaves it as one of our typed errors (:mod:`openclaw_convos.errors
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
@@ -67,15 +68,18 @@ def generate_inbox_id(address: str, nonce: int = NONCE) -> str:
 
 
 class BackendPool:
-    """``connect_to_backend`` objects shared by clients.
+    """``connect_to_backend`` objects for clients.
 
     libxmtp throttles each backend object to 5,000 requests per minute for all clients built on it
-    and then stalls silently, so clients are spread over several objects: at most
-    ``clients_per_backend`` clients share one.
+    and then stalls silently for the rest of the minute. Shared by eight identities, that was
+    about 41 replies a second across them; so by default each client gets a backend object of its
+    own (``clients_per_backend=1``): no group of identities shares a budget, and one identity alone
+    would need 2,500 sends a minute to reach it. The cost is one connection (one file) per
+    identity. Short-lived tools may share (``clients_per_backend`` > 1).
     """
 
     def __init__(
-        self, endpoint: Endpoint, *, clients_per_backend: int = 8, app_version: str = APP_VERSION
+        self, endpoint: Endpoint, *, clients_per_backend: int = 1, app_version: str = APP_VERSION
     ) -> None:
         if clients_per_backend < 1:
             raise ValueError("clients_per_backend must be >= 1")
@@ -454,8 +458,36 @@ class XmtpClient:
         """Reopen the identity's database, or create and register a new inbox when there is none.
 
         A missing database for a wallet that already has an inbox would cost a new installation
-        (at most 10 per inbox, for good), so that needs ``allow_new_installation=True``.
+        (at most 10 per inbox, for good), so that needs ``allow_new_installation=True``. An error
+        of the operating system (too many open files, a full disk) is this identity's
+        :class:`IdentityError`, not the caller's crash.
         """
+        try:
+            return await cls._open(
+                identity,
+                pool,
+                allow_offline=allow_offline,
+                allow_new_installation=allow_new_installation,
+                timeout=timeout,
+            )
+        except OSError as exc:
+            hint = ""
+            if exc.errno == errno.EMFILE:
+                hint = " (the open-file limit is reached: raise it, e.g. LimitNOFILE= or ulimit -n)"
+            raise IdentityError(
+                f"cannot open identity database {identity.db_path}: {exc.strerror or exc}{hint}"
+            ) from exc
+
+    @classmethod
+    async def _open(
+        cls,
+        identity: Identity,
+        pool: BackendPool,
+        *,
+        allow_offline: bool,
+        allow_new_installation: bool,
+        timeout: float,
+    ) -> XmtpClient:
         db_path = identity.db_path
         address = ethereum_address(identity.keys.wallet_key)
         check_path = Path(f"{db_path}.keycheck")
