@@ -133,3 +133,38 @@ async def test_health_check_follows_the_node_and_a_node_that_lost_its_data_is_re
         systemd.sock.close()
     assert proc.returncode == 0
     assert "STOPPING=1" in seen
+
+
+async def test_sigterm_ends_a_start_that_waits_for_an_unreachable_node(place: Place, node: Node) -> None:
+    await setup_owner(place)
+    await node.stop()
+    env = {**os.environ, **place.environ, "RUST_LOG": "off", "HOME": str(place.root)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "openclaw_convos", "run", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        while not any("still starting after" in line for line in lines):
+            line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+            assert line, "".join(lines)
+            lines.append(line)
+        waiting = lines[-1]
+        assert f"the XMTP node at {node.url} does not answer (since " in waiting, waiting
+        assert "Convos gateway running" not in "".join(lines)
+        # still starting: status says so, and the health check does not pass yet
+        status = status_json(place)
+        assert status["gateway"]["running"] and status["health"]["state"] == "starting"
+        asked = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        rest = await asyncio.wait_for(proc.stdout.read(), 10)
+        code = await asyncio.wait_for(proc.wait(), 10)
+        took = time.monotonic() - asked
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert code == 0 and took < 5.0, (code, took, rest)
+    assert b"Stopped before the gateway finished starting." in rest
+    assert not status_json(place)["gateway"]["running"]

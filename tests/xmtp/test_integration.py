@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
 from pathlib import Path
@@ -146,7 +147,10 @@ async def test_unreachable_node_gives_typed_error_quickly(tmp_path: Path) -> Non
     assert time.monotonic() - started < 12
 
 
-async def test_devnode_restart_keeps_everything_and_stream_recovers(tmp_path: Path) -> None:
+async def test_devnode_restart_keeps_everything_and_stream_recovers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="openclaw_convos.xmtp.stream")
     db = tmp_path / "node.sqlite"
     node = Devnode(port=0, db_path=str(db))
     await node.start()
@@ -175,6 +179,11 @@ async def test_devnode_restart_keeps_everything_and_stream_recovers(tmp_path: Pa
         while c.decode_standard(got.content) != c.Text("after restart"):
             got = await stream.get(timeout=20)
         assert "reconnecting" in states and states[-1] == "connected"
+        # the outage is said once (not at every reconnect attempt), and so is its end
+        said = [r.getMessage() for r in caplog.records if r.name == "openclaw_convos.xmtp.stream"]
+        down = [m for m in said if m.startswith(f"message stream of {stream.name} failed; reconnecting")]
+        back = [m for m in said if m.startswith(f"message stream of {stream.name} is back after")]
+        assert len(down) == 1 and len(back) == 1, said
         # a third client registers on the restarted node and sees the whole history it is added to
         carol = await XmtpClient.open(Identity(IdentityKeys.generate(), tmp_path / "c.db3"), pool)
         group = await alice.create_group([bob.inbox_id, carol.inbox_id])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -106,3 +108,17 @@ def test_unknown_types_are_not_decoded_here() -> None:
 def test_content_type_of_never_raises(data: bytes) -> None:
     result = c.content_type_of(data)
     assert result is None or isinstance(result, ContentTypeId)
+
+
+def test_a_stream_that_stays_down_says_so_at_growing_intervals(caplog: pytest.LogCaptureFixture) -> None:
+    from openclaw_convos.xmtp.stream import MessageStream
+
+    now = 0.0
+    stream = MessageStream(None, name="s1", clock=lambda: now)  # type: ignore[arg-type]
+    caplog.set_level(logging.DEBUG, logger="openclaw_convos.xmtp.stream")
+    while now < 600:  # a reconnect attempt every 8 s for 10 minutes
+        stream._failed("node down")
+        now += 8
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings[0] == "message stream of s1 failed; reconnecting: node down"
+    assert [w.split(" after ")[1].split(" s:")[0] for w in warnings[1:]] == ["64", "184", "544"]

@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..agents.base import Agent
+from ..errors import ConvosError
 from ..gateway.config import LoadedConfig, update_convos_config
 from ..gateway.metrics import GatewayMetrics, HttpEndpoint, parse_listen_address
 from .console import Console
@@ -108,7 +110,11 @@ async def cmd_run(args: argparse.Namespace) -> int:
         console.say(
             f"Starting the Convos gateway (env {loaded.convos.env}, node {loaded.convos.endpoint().url})…"
         )
-        async with gateway:
+        if not await _start(gateway, stop, console):
+            console.say("Stopped before the gateway finished starting.")
+            notifier.send(STOPPING="1", STATUS="stopping")
+            return EXIT_OK
+        async with gateway:  # started: this only stops it at the end
             starting.cancel()
             supervisor = Supervisor(gateway, notifier, metrics=metrics)
             hosts = gateway.hosts.values()
@@ -152,6 +158,58 @@ async def cmd_run(args: argparse.Namespace) -> int:
             endpoint.stop()
         lock.release()
     return EXIT_OK
+
+
+START_SAY_FIRST = 10.0
+START_SAY_GROWTH = 3.0
+_STOP_WAIT = 3.0
+
+
+async def _start(gateway: Gateway, stop: asyncio.Event, console: Console) -> bool:
+    """Start the gateway unless told to stop first; False when stop came before it was up.
+
+    Start-up waits for every identity's first catch-up, which lasts as long as the node does not
+    answer. Meanwhile one line says what it waits for, after 10 s, then 30 s, 90 s, ... and
+    SIGTERM/Ctrl-C end the wait at once: the half-started gateway is closed within seconds.
+    """
+    task = asyncio.create_task(gateway.start(), name="convos:start")
+    stopped = asyncio.create_task(stop.wait(), name="convos:start:stop")
+    began = time.monotonic()
+    since = time.strftime("%H:%M:%S")
+    say_at = START_SAY_FIRST
+    try:
+        while True:
+            timeout = max(0.0, began + say_at - time.monotonic())
+            done, _pending = await asyncio.wait(
+                {task, stopped}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if task in done:
+                task.result()  # raise what stopped the start
+                return True
+            if stopped in done:
+                task.cancel()
+                await asyncio.wait({task}, timeout=_STOP_WAIT)
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(gateway.stop(drain_timeout=0.5), _STOP_WAIT)
+                return False
+            reason = await _waiting_for(gateway, since)
+            console.warn(f"still starting after {time.monotonic() - began:.0f} s: {reason}")
+            say_at *= START_SAY_GROWTH
+    finally:
+        stopped.cancel()
+
+
+async def _waiting_for(gateway: Gateway, since: str) -> str:
+    url = gateway.pool.endpoint.url
+    try:
+        await asyncio.wait_for(gateway.pool.probe(timeout=2.0), 3.0)
+    except (ConvosError, TimeoutError):
+        return (
+            f"the XMTP node at {url} does not answer (since {since}); it starts serving once the node is "
+            "back. Check the network and the node's URL (env/apiUrl); Ctrl-C or SIGTERM stops it"
+        )
+    opened = len(gateway.hosts)
+    return f"the node at {url} answers; opening identities and catching up ({opened} open so far)"
 
 
 def _raise_file_limit(console: Console, identities: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from .client import XmtpClient, call, to_message
 from .types import XmtpMessage
 
 log = logging.getLogger("openclaw_convos.xmtp.stream")
+_SAY_DOWN_FIRST = 60.0
+_SAY_DOWN_GROWTH = 3.0
 
 _CATCH_UP_SLACK_NS = 2_000_000_000
 """Catch-up reads from this long before the newest delivered message (clock skew between senders)."""
@@ -75,7 +78,9 @@ class MessageStream:
         backoff: Backoff = Backoff(initial=0.25, factor=2.0, maximum=8.0),
         on_state: Callable[[str], None] | None = None,
         dedupe_window: int = 20_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock
         self.client = client
         self.name = name or client.inbox_id[:12]
         self._since_ns = since_ns
@@ -91,6 +96,8 @@ class MessageStream:
         self._closed = False
         self.state = "starting"
         self.reconnects = 0
+        self._down_since: float | None = None
+        self._say_down_after = _SAY_DOWN_FIRST
 
     # -- lifecycle --
     async def start(self) -> None:
@@ -135,6 +142,21 @@ class MessageStream:
         return await asyncio.wait_for(self.__anext__(), timeout)
 
     # -- internals --
+    def _failed(self, error: str) -> None:
+        """Say that the stream is down once, then again after 1 min, 3 min, 9 min, ... (not at
+        every reconnect attempt, which comes every few seconds while the node is away)."""
+        now = self._clock()
+        if self._down_since is None:
+            self._down_since, self._say_down_after = now, _SAY_DOWN_FIRST
+            log.warning("message stream of %s failed; reconnecting: %s", self.name, error)
+            return
+        down = now - self._down_since
+        if down >= self._say_down_after:
+            self._say_down_after *= _SAY_DOWN_GROWTH
+            log.warning("message stream of %s still down after %.0f s: %s", self.name, down, error)
+        else:
+            log.debug("message stream of %s: %s", self.name, error)
+
     def _set_state(self, state: str) -> None:
         if state != self.state:
             self.state = state
@@ -181,6 +203,13 @@ class MessageStream:
                 await self._catch_up(after)
                 first = False
                 attempt = 0
+                if self._down_since is not None:
+                    log.info(
+                        "message stream of %s is back after %.0f s",
+                        self.name,
+                        self._clock() - self._down_since,
+                    )
+                    self._down_since = None
                 self._set_state("connected")
                 self._ready.set()
                 while True:
@@ -188,7 +217,7 @@ class MessageStream:
                     if event.kind == "message" and event.message is not None:
                         self._deliver(to_message(event.message))
                     elif event.kind == "error":
-                        log.warning("message stream of %s failed: %s", self.name, event.error)
+                        self._failed(str(event.error))
                         break
                     else:
                         log.info("message stream of %s closed by libxmtp", self.name)
@@ -196,7 +225,7 @@ class MessageStream:
             except asyncio.CancelledError:
                 raise
             except ConvosError as exc:
-                log.warning("message stream of %s: %s", self.name, exc)
+                self._failed(str(exc))
             finally:
                 if closer is not None:
                     with contextlib.suppress(Exception):
