@@ -53,3 +53,30 @@ def test_problems_are_listed_but_do_not_fail_the_health_check() -> None:
     assert health.ok and health.problems == problems
     assert health.to_json()["problems"] == problems
     assert decode_problems("not json") == {} and decode_problems("[1]") == {} and decode_problems(None) == {}
+
+
+def test_conversation_problems() -> None:
+    from openclaw_convos.gateway.health import conversation_problem
+
+    base = {
+        "active": True,
+        "expires_at_unix": None,
+        "now_unix": NOW,
+        "is_owner_conversation": True,
+        "owners": frozenset({"alice"}),
+        "members": frozenset({"alice", "agent"}),
+    }
+    assert conversation_problem("c" * 32, **base) is None  # type: ignore[arg-type]
+    cases = {
+        "exploded": {"expires_at_unix": int(NOW) - 1, "active": False},
+        "removed from conversation": {"active": False},
+        "the owner left": {"members": frozenset({"agent", "bob"})},
+    }
+    for words, change in cases.items():
+        problem = conversation_problem("c" * 32, **{**base, **change})  # type: ignore[arg-type]
+        assert problem is not None and words in problem, (words, problem)
+    # not the owner conversation, or owners not known: nobody "left"
+    for change in ({"is_owner_conversation": False}, {"owners": frozenset()}):
+        left = {**base, "members": frozenset({"agent"}), **change}
+        assert conversation_problem("c" * 32, **left) is None  # type: ignore[arg-type]
+    assert conversation_problem("c" * 32, **{**base, "expires_at_unix": int(NOW) + 60}) is None  # type: ignore[arg-type]

@@ -8,11 +8,14 @@ Every tick (about a second) the supervisor
   about one of our inboxes: a node that answers but no longer knows it has lost its data
   (restarted on an empty database), and nothing of ours works there any more; that is a problem
   of every conversation, said once in the log and in ``status``;
+- every 15 s looks at each conversation in its identity's database: removed from it, exploded
+  (expired), or the owner conversation without any owner left in it;
 - tells systemd (``Type=notify``) the health in one line and pings its watchdog.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -30,6 +33,7 @@ log = logging.getLogger("openclaw_convos.cli.run")
 
 NODE_KEY = "node"
 NODE_CHECK_SECONDS = 60.0
+CONVERSATION_CHECK_SECONDS = 15.0
 
 
 class Supervisor:
@@ -52,14 +56,52 @@ class Supervisor:
         self._saved: dict[str, str] | None = None
         self._last_ping = float("-inf")
         self._last_health: str | None = None
+        self._conversation_problems: dict[str, str] = {}
+        self._next_conversation_check = clock() + 2.0
         self._reconnects = 0
 
     @property
     def problems(self) -> dict[str, str]:
         problems = dict(self.gateway.problems)
+        problems.update(self._conversation_problems)
         if self._node_problem:
             problems[NODE_KEY] = self._node_problem
         return problems
+
+    async def check_conversations(self) -> None:
+        """Removed, exploded, owner left: read from each identity's local database (no request)."""
+        from ..convos.metadata import decode_app_data
+        from ..gateway.health import conversation_problem
+
+        raw = await self.gateway.state.activity_value("owners")
+        owners = frozenset(json.loads(raw)) if raw else frozenset()
+        found: dict[str, str] = {}
+        for host in list(self.gateway.hosts.values()):
+            conversation_id = host.stored.conversation_id
+            conversation = host.client.conversation(conversation_id) if conversation_id else None
+            if conversation is None or conversation_id is None:
+                continue
+            try:
+                try:
+                    expires = decode_app_data(conversation.app_data).expires_at_unix
+                except ConvosError:
+                    expires = None
+                members = frozenset(m.inbox_id for m in await conversation.members())
+                problem = conversation_problem(
+                    conversation_id,
+                    active=conversation.is_active(),
+                    expires_at_unix=expires,
+                    now_unix=time.time(),
+                    is_owner_conversation=conversation_id == self.gateway.owner_conversation_id,
+                    owners=owners,
+                    members=members,
+                )
+            except ConvosError as exc:
+                log.debug("conversation %s not checked: %s", conversation_id, exc)
+                continue
+            if problem is not None:
+                found[f"conversation:{conversation_id}"] = problem
+        self._conversation_problems = found
 
     async def tick(self) -> None:
         health = self.gateway.health
@@ -70,6 +112,9 @@ class Supervisor:
         if health != self._last_health:
             log.info("health: %s (was %s)", health, self._last_health or "starting")
         self._last_health, self._reconnects = health, reconnects
+        if self._clock() >= self._next_conversation_check:
+            self._next_conversation_check = self._clock() + CONVERSATION_CHECK_SECONDS
+            await self.check_conversations()
         if self._clock() >= self._next_node_check:
             self._next_node_check = self._clock() + self.node_check_seconds
             await self.check_node_data()

@@ -22,6 +22,7 @@ __all__ = [
     "Health",
     "HealthState",
     "assess",
+    "conversation_problem",
     "decode_problems",
     "encode_problems",
 ]
@@ -144,3 +145,39 @@ def assess(
         heartbeat_age=age,
         problems=problems,
     )
+
+
+def conversation_problem(
+    conversation_id: str,
+    *,
+    active: bool,
+    expires_at_unix: int | None,
+    now_unix: float,
+    is_owner_conversation: bool,
+    owners: frozenset[str],
+    members: frozenset[str],
+) -> str | None:
+    """What is wrong with one of our conversations, in words for ``status``, or None.
+
+    ``active`` is libxmtp's word that we are still a member; ``expires_at_unix`` the Convos
+    explode time from the conversation's appData; ``owners`` the inbox ids the gateway treats as
+    its owners (empty: not known, then nobody is said to have left).
+    """
+    short = conversation_id[:8]
+    if expires_at_unix is not None and expires_at_unix <= now_unix:
+        return (
+            f"conversation {short} exploded: it expired and its members were removed; nothing is "
+            "received or sent there any more (remove its identity, or make a new conversation)"
+        )
+    if not active:
+        return (
+            f"removed from conversation {short}: the agent is no longer a member and hears nothing "
+            "there; ask a member to invite it again (a new invite), or leave it be"
+        )
+    if is_owner_conversation and owners and not owners & members:
+        return (
+            f"the owner left the owner conversation {short}: pairing requests and notices reach "
+            "nobody there; set up a new owner conversation (`openclaw-convos configure` or "
+            "`openclaw-convos invite create`), or approve with `openclaw-convos pairing approve`"
+        )
+    return None
