@@ -44,15 +44,29 @@ function section(cfg) {
   return (cfg && cfg.channels && cfg.channels[CHANNEL]) || {};
 }
 
+// Keys that name one account's own XMTP identity: never inherited from the root by another account.
+const IDENTITY_KEYS = ["identityId", "ownerConversationId", "privateKey"];
+
+function hasIdentity(config) {
+  return IDENTITY_KEYS.some((key) => Boolean(config[key]));
+}
+
+// The root section is the account "default" (kept in place when named accounts are added: setup
+// declares configPromotion "preserve-root"); accounts.<id> are the others and inherit the root's
+// settings, not its identity.
 function listAccountIds(cfg) {
-  const accounts = section(cfg).accounts;
-  return accounts && Object.keys(accounts).length ? Object.keys(accounts) : [DEFAULT_ACCOUNT];
+  const { accounts, ...root } = section(cfg);
+  const named = Object.keys(accounts || {});
+  if (!named.length || hasIdentity(root)) return [DEFAULT_ACCOUNT, ...named.filter((id) => id !== DEFAULT_ACCOUNT)];
+  return named;
 }
 
 function resolveAccount(cfg, accountId) {
   const id = accountId || DEFAULT_ACCOUNT;
   const { accounts, ...root } = section(cfg);
-  const merged = { ...root, ...((accounts && accounts[id]) || {}) };
+  const inherited = { ...root };
+  if (id !== DEFAULT_ACCOUNT) for (const key of IDENTITY_KEYS) delete inherited[key];
+  const merged = { ...inherited, ...((accounts && accounts[id]) || {}) };
   const enabled = merged.enabled !== false;
   return {
     accountId: id,
@@ -536,6 +550,7 @@ const setupContract = defineChannelSetupContract({
   fields: SETUP_FIELDS,
   adapter: {
     singleAccountKeysToMove: [],
+    configPromotion: "preserve-root",
     prepareAccountConfigInput: async ({ cfg, accountId, input, runtime }) => {
       if (!input.inviteUrl || input.identityId) return input;
       const say = (line) => (runtime?.log ? runtime.log(line) : process.stderr.write(`${line}\n`));

@@ -16,6 +16,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from openclaw_convos.devnode import Devnode
 from openclaw_convos.simuser import SimulatedUser
 from openclaw_convos.xmtp import BackendPool, Endpoint
@@ -30,6 +32,7 @@ def _tree_size(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink())
 
 
+@pytest.mark.timeout(600)  # 2.5-3 min here; more when the machine is busy
 async def test_openclaw_channel_end_to_end(openclaw_tools: Path, tmp_path: Path) -> None:
     oc = OpenClaw(openclaw_tools, tmp_path / "state")
     with FakeProvider() as provider:
@@ -38,20 +41,23 @@ async def test_openclaw_channel_end_to_end(openclaw_tools: Path, tmp_path: Path)
             pool = BackendPool(Endpoint(node.url))
             alice = await SimulatedUser.create("Alice", pool, tmp_path / "phones")
             mallory = await SimulatedUser.create("Mallory", pool, tmp_path / "phones")
-            await alice.start()
-            await mallory.start()
+            bob = await SimulatedUser.create("Bob", pool, tmp_path / "phones")
+            users = (alice, mallory, bob)
+            for user in users:
+                await user.start()
             try:
-                await _story(oc, node, alice, mallory, provider)
+                await _story(oc, node, users, provider)
             finally:
                 await oc.kill_everything()
-                await alice.stop()
-                await mallory.stop()
+                for user in users:
+                    await user.stop()
     print("timings:", json.dumps(TIMINGS))
 
 
 async def _story(
-    oc: OpenClaw, node: Devnode, alice: SimulatedUser, mallory: SimulatedUser, provider: FakeProvider
+    oc: OpenClaw, node: Devnode, users: tuple[SimulatedUser, ...], provider: FakeProvider
 ) -> None:
+    alice, mallory, bob = users
     # 1. the plugin installs from the checkout (a copy, no npm) and is small
     result = await oc.run("plugins", "install", str(PLUGIN_DIR), "--force", "--accept-capabilities")
     assert result.code == 0, result.text
@@ -74,10 +80,24 @@ async def _story(
     assert section["enabled"] is True and section["apiUrl"] == node.url and section["identityId"]
     assert oc.config()["commands"]["ownerAllowFrom"] == [f"convos:{alice.inbox_id}"]
     assert "Invite: Agent room" in result.text  # what the invite is, before joining
+
+    # 2b. a second agent (account "work") joins Bob's conversation with its own identity
+    bobs = await bob.create_conversation("Work room")
+    result = await oc.run(
+        "channels", "add", "convos", "--account", "work", "--invite-url", bob.invite(bobs), "--api-url", node.url,
+        timeout=180,
+    )  # fmt: skip
+    assert result.code == 0, result.text
+    section = oc.config()["channels"]["convos"]
+    assert section["ownerConversationId"] == conversation.id  # the default account is untouched
+    work = section["accounts"]["work"]
+    assert work["ownerConversationId"] == bobs.id and work["identityId"] != section["identityId"]
+    owners = [f"convos:{alice.inbox_id}", f"convos:{bob.inbox_id}"]
+    assert oc.config()["commands"]["ownerAllowFrom"] == owners
     result = await oc.run("config", "validate")
     assert result.code == 0 and "Config valid" in result.text, result.text
 
-    # 3. the gateway starts the engine; Alice's message is answered by OpenClaw's agent
+    # 3. the gateway starts one engine per account; Alice's message is answered by OpenClaw's agent
     began = time.monotonic()
     await oc.start_gateway()
     await oc.wait_log(r"\[convos:default\] engine ready", timeout=150)
@@ -88,6 +108,10 @@ async def _story(
     assert answer.conversation_id == conversation.id
     assert any("hello agent" in json.dumps(r) for r in provider.requests)
     del hello
+    await oc.wait_log(r"\[convos:work\] engine ready", timeout=60)
+    await bob.say(bobs.id, "hello work agent")
+    answer = await bob.wait_for(lambda s: s.text == ANSWER, timeout=120)
+    assert answer.conversation_id == bobs.id
 
     # 4. a stranger gets OpenClaw's pairing code; approving it lets them talk
     joined = await mallory.join(invite, timeout=60)
@@ -107,19 +131,21 @@ async def _story(
     approved = await oc.run("pairing", "approve", "convos", code)
     assert approved.code == 0 and f"Approved convos sender {mallory.inbox_id}" in approved.text, approved.text
     await mallory.wait_for(lambda s: "access approved" in s.text, timeout=60, after=mark)
-    assert oc.config()["commands"]["ownerAllowFrom"] == [f"convos:{alice.inbox_id}"]  # still only Alice
+    assert oc.config()["commands"]["ownerAllowFrom"] == owners  # the stranger is no command owner
     mark = len(mallory.seen)
     await mallory.say(conversation.id, "thanks, now answer me")
     await mallory.wait_for(lambda s: s.text == ANSWER, timeout=90, after=mark)
 
-    # 5. status --probe: running, with the conversation
+    # 5. status --probe: both accounts running, each with its conversation
     status = await oc.run("channels", "status", "--probe", "--json", timeout=90)
     assert status.code == 0, status.text
     data = json.loads(status.out[status.out.index("{") :])
-    account = data["channelAccounts"]["convos"][0]
-    assert account["running"] is True, account
-    probe = account["probe"]
+    accounts = {a["accountId"]: a for a in data["channelAccounts"]["convos"]}
+    assert sorted(accounts) == ["default", "work"]
+    assert all(a["running"] is True for a in accounts.values()), accounts
+    probe = accounts["default"]["probe"]
     assert [c["conversationId"] for c in probe["conversations"]] == [conversation.id]
+    assert [c["conversationId"] for c in accounts["work"]["probe"]["conversations"]] == [bobs.id]
     engine_pid = probe["enginePid"]
     os.kill(engine_pid, 0)  # alive
 
