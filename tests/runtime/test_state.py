@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import stat
 from pathlib import Path
@@ -11,52 +12,92 @@ import pytest
 
 from openclaw_convos.errors import StateError
 from openclaw_convos.gateway.identities import IdentityStore
-from openclaw_convos.gateway.state import MIGRATIONS, GatewayState
+from openclaw_convos.gateway.state import (
+    MIGRATIONS,
+    GatewayState,
+    HistoryItem,
+    Plan,
+    PlannedSend,
+    RecordState,
+    Role,
+)
 from openclaw_convos.storage import open_sqlite
+from openclaw_convos.xmtp.outbound import Reaction, Text, from_json
 
 
-async def test_progress_is_idempotent_and_survives_reopen(tmp_path: Path) -> None:
+def _plan(message_id: str, sent_at_ns: int, *sends: str, **kw: object) -> Plan:
+    return Plan(
+        message_id,
+        "c1",
+        "alice",
+        sent_at_ns,
+        sends=tuple(PlannedSend("c1", item) for item in sends),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_decision_is_one_write_and_survives_reopen(tmp_path: Path) -> None:
     path = tmp_path / "state" / "gateway.sqlite"
     state = GatewayState.open(path)
-    rec = await state.claim("m1", "c1", "alice", 10)
-    assert rec.state == "received"
-    await state.set_reply("m1", "hello", None)
-    await state.chunk_sent("m1", 1)
-    again = await state.claim("m1", "c1", "alice", 10)
-    assert (again.state, again.reply_text, again.chunks_sent) == ("replying", "hello", 1)
-    await state.claim("m2", "c1", "bob", 20)
+    assert await state.get("m1") is None  # nothing is recorded before the decision
+    await state.commit(
+        _plan(
+            "m1",
+            10,
+            "s1",
+            "s2",
+            history=(HistoryItem(Role.USER, "alice", "Alice", "hi"),),
+            activity=(("last_reply_at", "x"),),
+        )
+    )
+    await state.commit(_plan("m1", 10, "other"))  # a second decision never replaces the first
+    rec = await state.get("m1")
+    assert rec is not None and rec.state is RecordState.REPLYING
+    assert [s.item for s in await state.outbox("m1")] == ["s1", "s2"]
+    await state.commit(_plan("m2", 20, "code", ignored=True))
+    await state.commit(_plan("m3", 30))  # nothing to send: done at once
     state.close()
 
     state = GatewayState.open(path)
     assert [r.message_id for r in await state.unfinished()] == ["m1", "m2"]
-    assert await state.cursor("c1") == 20
+    assert await state.activity_value("last_reply_at") == "x"
+    assert await state.cursor("c1") == 30
     assert await state.cursor("other") is None
     await state.advance_cursor("other", 7)
     await state.advance_cursor("other", 5)  # never moves back
     await state.advance_cursor("c1", 15)  # below the inbound maximum
-    assert (await state.cursor("other"), await state.cursor("c1")) == (7, 20)
-    await state.finish("m1")
-    await state.finish("m2", "ignored")
-    assert await state.unfinished() == []
-    assert await state.counts() == {"done": 1, "ignored": 1}
+    assert (await state.cursor("other"), await state.cursor("c1")) == (7, 30)
+    assert await state.cursors(["c1", "other", "none"]) == {"c1": 30, "other": 7}
+    state.finished_soon("m1")
+    state.finished_soon("m2")
+    assert await state.unfinished() == []  # finished, to be written with the next write
+    assert await state.counts() == {"replying": 2, "done": 1}
+    await state.flush()
+    assert await state.counts() == {"done": 2, "ignored": 1}  # m2 had no agent turn: ignored
     state.close()
 
 
-async def test_set_reply_only_from_received(tmp_path: Path) -> None:
+async def test_finishes_ride_on_the_next_decision(tmp_path: Path) -> None:
     state = GatewayState.open(tmp_path / "s.sqlite")
-    await state.claim("m1", "c1", "a", 1)
-    await state.set_reply("m1", "first", None)
-    await state.set_reply("m1", "second", None)  # a second answer must never replace the stored one
-    rec = await state.get("m1")
-    assert rec is not None and rec.reply_text == "first"
+    await state.commit(_plan("m1", 1, "a"))
+    state.finished_soon("m1")
+    await state.commit(_plan("m2", 2, "b"))
+    assert (await state.counts()) == {"done": 1, "replying": 1}
     state.close()
 
 
-async def test_history_members_invites(tmp_path: Path) -> None:
+async def test_history_members_invites_owners(tmp_path: Path) -> None:
     state = GatewayState.open(tmp_path / "s.sqlite")
     for i in range(5):
-        await state.add_history("c", "user" if i % 2 == 0 else "assistant", "a", f"t{i}")
-    assert [h.text for h in await state.history("c", limit=3)] == ["t2", "t3", "t4"]
+        role = Role.USER if i % 2 == 0 else Role.ASSISTANT
+        await state.commit(
+            _plan(
+                f"m{i}", i, history=(HistoryItem(role, "a" if role is Role.USER else None, "Ann", f"t{i}"),)
+            )
+        )
+    items = await state.history("c1", limit=3)
+    assert [h.text for h in items] == ["t2", "t3", "t4"]
+    assert (items[0].sender_inbox_id, items[0].sender_name, items[1].role) == ("a", "Ann", Role.ASSISTANT)
     await state.set_member_name("c", "i", "Old", None, 5)
     await state.set_member_name("c", "i", "Older", None, 1)  # an older update never wins
     assert await state.member_name("c", "i") == "Old"
@@ -69,6 +110,41 @@ async def test_history_members_invites(tmp_path: Path) -> None:
     assert await state.use_invite("k", "c", "joiner1") is True  # the same joiner again: idempotent
     assert await state.use_invite("k", "c", "joiner2") is False
     assert await state.invite_used_by("k") == "joiner1"
+    assert await state.owners() == set()
+    await state.add_owner("o1")
+    await state.add_owner("o1")
+    assert await state.owners() == {"o1"}
+    state.close()
+
+
+async def test_a_schema_3_database_is_migrated(tmp_path: Path) -> None:
+    """A database written by the previous release (committed as it was) opens and keeps its data."""
+    path = tmp_path / "gateway.sqlite"
+    shutil.copy(Path(__file__).parent / "data" / "gateway-v3.sqlite", path)
+    alice, owner = "a1" * 32, "0f" * 32
+    state = GatewayState.open(path)
+    history = await state.history("c1")
+    # v3 kept one "sender" column: a name, or the inbox id when there was none
+    assert [(h.role, h.sender_inbox_id, h.sender_name, h.text) for h in history] == [
+        (Role.USER, None, "Alexandra Wonderland", "hello"),
+        (Role.ASSISTANT, None, None, "hi"),
+        (Role.USER, alice, None, "no name"),
+    ]
+    assert await state.owners() == {owner}
+    assert await state.activity_value("owners") is None  # moved to its table
+    assert await state.activity_value("health") == "healthy"
+    assert await state.member_name("c1", alice) == "Alexandra Wonderland"
+    # m2's answer was stored but not sent yet: it waits in the outbox
+    assert [from_json(s.item) for s in await state.outbox("m2")] == [
+        Text("Hello again"),
+        Reaction("m2", alice, "👍"),
+    ]
+    unfinished = {r.message_id: r.state for r in await state.unfinished()}
+    assert unfinished == {"m2": RecordState.REPLYING, "m3": RecordState.RECEIVED}
+    await state.commit(_plan("m3", 30, "answer"))  # a v3 "received" message is decided now
+    assert (await state.get("m3")).state is RecordState.REPLYING  # type: ignore[union-attr]
+    assert [s.item for s in await state.outbox("m3")] == ["answer"]
+    assert await state.counts() == {"done": 1, "replying": 2}
     state.close()
 
 

@@ -8,7 +8,6 @@ request was even sent, so he reached the agent in a DM without pairing.
 from __future__ import annotations
 
 import asyncio
-import json
 
 from openclaw_convos.agents import EchoAgent
 from openclaw_convos.gateway.service import configure_with_invite, open_gateway
@@ -21,10 +20,9 @@ from tests.reliability.harness import Place, conversation_texts, wait_until
 async def owners(place: Place) -> set[str]:
     state = GatewayState.open(place.load().paths.store_path)
     try:
-        raw = (await state.activity()).get("owners")
+        return await state.owners()
     finally:
         state.close()
-    return set(json.loads(raw)) if raw else set()
 
 
 async def test_an_unanswered_setup_grants_no_ownership(place: Place) -> None:

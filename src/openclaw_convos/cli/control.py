@@ -301,9 +301,7 @@ class ControlServer:
             stored = self.gateway.identities.load(str(params["identityId"]))
             if stored.id not in self.gateway.hosts:
                 await self.gateway.add_identity(stored)
-            owners = (await self.gateway.state.activity()).get("owners")
-            for inbox_id in json.loads(owners) if owners else []:
-                await self.gateway.add_owner(str(inbox_id))
+            await self.gateway.ownership.load()
             takes_over = bool(params.get("owner")) or self.gateway.owner_conversation_id is None
             if stored.role == "owner" and stored.conversation_id and takes_over:
                 self.gateway.owner_conversation_id = stored.conversation_id
@@ -317,4 +315,8 @@ class ControlServer:
         conversation = host.client.conversation(conversation_id) if host is not None else None
         if host is None or conversation is None:
             raise ConfigError(f"the running gateway does not serve conversation {conversation_id}")
+        from ..xmtp import XmtpClient, XmtpConversation
+
+        if not isinstance(host.client, XmtpClient) or not isinstance(conversation, XmtpConversation):
+            raise CliError("this gateway does not run on libxmtp clients; it cannot do that")
         return await CONVERSATION_ACTIONS[action](host.client, conversation, params)

@@ -130,19 +130,30 @@ async def cmd_run(args: argparse.Namespace) -> int:
             server = ControlServer(control_dir(loaded.paths), gateway, loaded)
             control = asyncio.create_task(server.serve(stop), name="convos:control")
             owner_saved = loaded.convos.owner_conversation_id is not None
+            owner_changed = asyncio.Event()
+            unsubscribe = gateway.ownership.on_change(lambda _ownership: owner_changed.set())
+            if gateway.owner_conversation_id:
+                owner_changed.set()
+            stopped = asyncio.create_task(stop.wait(), name="convos:stop")
             try:
-                while not stop.is_set():
-                    await supervisor.tick()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), 1.0)
-                    if not owner_saved and gateway.owner_conversation_id:
-                        await _promote_owner(gateway)
-                        await _record_owner_conversation(loaded, gateway.owner_conversation_id)
-                        owner_saved = True
-                    if control.done():
-                        control.result()  # raise what ended it
-                        break
+                while not stop.is_set() and not control.done():
+                    await supervisor.tick()  # health and the watchdog, once a second
+                    changed = asyncio.create_task(owner_changed.wait(), name="convos:owner-changed")
+                    await asyncio.wait(
+                        {stopped, control, changed}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    changed.cancel()
+                    if owner_changed.is_set():
+                        owner_changed.clear()
+                        if not owner_saved and gateway.owner_conversation_id:
+                            await _promote_owner(gateway)
+                            await _record_owner_conversation(loaded, gateway.owner_conversation_id)
+                            owner_saved = True
+                if control.done() and not control.cancelled():
+                    control.result()  # raise what ended it
             finally:
+                unsubscribe()
+                stopped.cancel()
                 stop.set()
                 control.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -10,7 +10,6 @@ The CLI and the tests use these; nothing here prints. Typical use::
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -189,10 +188,7 @@ _PENDING_OWNER = "pending-owner:"
 async def _record_owner(loaded: LoadedConfig, inbox_id: str) -> None:
     state = GatewayState.open(loaded.paths.store_path)
     try:
-        raw = (await state.activity()).get("owners")
-        owners = set(json.loads(raw)) if raw else set()
-        owners.add(inbox_id)
-        await state.set_activity("owners", json.dumps(sorted(owners)))
+        await state.add_owner(inbox_id)
     finally:
         state.close()
 
@@ -212,13 +208,10 @@ async def promote_pending_owner(state: GatewayState, identity_id: str) -> str | 
     Returns that inbox id (None when nothing was pending); the caller adds it to the running
     gateway's owners.
     """
-    inbox_id = (await state.activity()).get(_PENDING_OWNER + identity_id)
+    inbox_id = await state.activity_value(_PENDING_OWNER + identity_id)
     if not inbox_id:
         return None
-    raw = (await state.activity()).get("owners")
-    owners = set(json.loads(raw)) if raw else set()
-    owners.add(inbox_id)
-    await state.set_activity("owners", json.dumps(sorted(owners)))
+    await state.add_owner(inbox_id)
     await state.set_activity(_PENDING_OWNER + identity_id, "")
     return inbox_id
 

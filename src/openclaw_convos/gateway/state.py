@@ -1,13 +1,17 @@
 """The gateway's own state: progress per message, agent history, member names, invites used.
 
-Progress makes processing exactly-once across crashes. An inbound message moves through
-``received`` -> ``replying`` (the agent's answer is stored before anything is sent) -> ``done``
-(or ``ignored``). After a restart, ``received`` messages are processed again (nothing was sent
-for them yet) and ``replying`` ones only send the chunks that are not in the conversation yet.
+Progress makes processing exactly-once across crashes. An inbound message is recorded once its
+answer is decided, in one transaction with every send it needs (the outbox: replies, chunks,
+pairing codes, owner notices, announcements), its history and activity: ``replying``, then
+``done`` once the sends went out (or ``ignored``). A crash before the decision leaves no record:
+the message is read again from the cursor and decided again (nothing was sent for it). After a
+crash later, ``replying`` messages send only what is not in the conversation yet.
 """
 
 from __future__ import annotations
 
+import enum
+import json
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -85,7 +89,98 @@ def _v3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE members ADD COLUMN own INTEGER NOT NULL DEFAULT 0")
 
 
-MIGRATIONS = (_v1, _v2, _v3)
+def _v4(conn: sqlite3.Connection) -> None:
+    """History keeps the sender's inbox id and display name apart; owners get a table; the outbox.
+
+    Version 3 stored one ``sender`` column holding a display name or, without one, an inbox id.
+    An inbox id is 64 hex characters; anything else was a name.
+    """
+    execute_script(
+        conn,
+        """
+        CREATE TABLE history_v4 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            conversation_id TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            sender_inbox_id TEXT,
+            sender_name TEXT,
+            text TEXT NOT NULL,
+            at_ns INTEGER NOT NULL
+        );
+        INSERT INTO history_v4 (id, conversation_id, role, sender_inbox_id, sender_name, text, at_ns)
+            SELECT id, conversation_id, role,
+                CASE WHEN length(sender) = 64 AND lower(sender) NOT GLOB '*[^0-9a-f]*' THEN lower(sender) END,
+                CASE WHEN length(sender) = 64 AND lower(sender) NOT GLOB '*[^0-9a-f]*' THEN NULL ELSE sender END,
+                text, at_ns
+            FROM history;
+        DROP TABLE history;
+        ALTER TABLE history_v4 RENAME TO history;
+        CREATE INDEX history_conversation ON history (conversation_id, id);
+        ALTER TABLE inbound ADD COLUMN final_state TEXT NOT NULL DEFAULT 'done'
+            CHECK (final_state IN ('done', 'ignored'));
+        CREATE TABLE owners (
+            inbox_id TEXT PRIMARY KEY,
+            added_at REAL NOT NULL
+        );
+        CREATE TABLE outbox (
+            message_id TEXT NOT NULL REFERENCES inbound (message_id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            conversation_id TEXT NOT NULL,
+            item TEXT NOT NULL,
+            PRIMARY KEY (message_id, seq)
+        );
+        """,
+    )
+    # A half-sent v3 answer becomes outbox rows: the chunks not counted as sent, and the reaction.
+    from ..xmtp import outbound as out  # pure values; the binding loads with the gateway anyway
+    from .chunking import chunk_text
+
+    for message_id, conversation_id, sender, text, react, sent in conn.execute(
+        "SELECT message_id, conversation_id, sender_inbox_id, reply_text, reply_react, chunks_sent"
+        " FROM inbound WHERE state = 'replying'"
+    ).fetchall():
+        items: list[out.Outbound] = (
+            [out.Text(chunk) for chunk in chunk_text(text)[int(sent) :]] if text else []
+        )
+        if react:
+            items.append(out.Reaction(message_id, sender, react))
+        conn.executemany(
+            "INSERT INTO outbox (message_id, seq, conversation_id, item) VALUES (?, ?, ?, ?)",
+            [(message_id, i, conversation_id, out.to_json(item)) for i, item in enumerate(items)],
+        )
+    row = conn.execute("SELECT value FROM activity WHERE key = 'owners'").fetchone()
+    if row is not None:
+        try:
+            owners = [str(o) for o in json.loads(row[0])]
+        except (ValueError, TypeError):
+            owners = []
+        conn.executemany(
+            "INSERT OR IGNORE INTO owners (inbox_id, added_at) VALUES (?, ?)",
+            [(o, time.time()) for o in owners],
+        )
+        conn.execute("DELETE FROM activity WHERE key = 'owners'")
+
+
+MIGRATIONS = (_v1, _v2, _v3, _v4)
+
+
+class RecordState(enum.StrEnum):
+    """Where an inbound message is. ``received`` is only in databases of schema 3 and older: the
+    answer was not decided yet (it is decided again)."""
+
+    RECEIVED = "received"
+    REPLYING = "replying"
+    DONE = "done"
+    IGNORED = "ignored"
+
+    @property
+    def finished(self) -> bool:
+        return self in (RecordState.DONE, RecordState.IGNORED)
+
+
+class Role(enum.StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +189,48 @@ class InboundRecord:
     conversation_id: str
     sender_inbox_id: str
     sent_at_ns: int
-    state: str
-    reply_text: str | None
-    reply_react: str | None
-    chunks_sent: int
+    state: RecordState
+    planned_at: float
+    """When the answer was decided (Unix seconds): resume looks for our messages after it."""
 
 
 @dataclass(frozen=True, slots=True)
 class HistoryItem:
-    role: str
-    sender: str | None
+    role: Role
+    sender_inbox_id: str | None
+    sender_name: str | None
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSend:
+    """One send decided for an inbound message: ``item`` is the stored form of an outbound value."""
+
+    conversation_id: str
+    item: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything decided about one inbound message, written in one transaction."""
+
+    message_id: str
+    conversation_id: str
+    sender_inbox_id: str
+    sent_at_ns: int
+    sends: tuple[PlannedSend, ...] = ()
+    history: tuple[HistoryItem, ...] = ()
+    activity: tuple[tuple[str, str], ...] = ()
+    ignored: bool = False
+    """The agent was not involved (not admitted, not for us); sends may still go out (a pairing code)."""
+
+    @property
+    def final_state(self) -> RecordState:
+        return RecordState.IGNORED if self.ignored else RecordState.DONE
+
+    @property
+    def state(self) -> RecordState:
+        return RecordState.REPLYING if self.sends else self.final_state
 
 
 class GatewayState:
@@ -112,6 +238,7 @@ class GatewayState:
 
     def __init__(self, db: AsyncSqlite) -> None:
         self._db = db
+        self._finished: list[str] = []
 
     @classmethod
     def open(cls, path: Path | str) -> GatewayState:
@@ -121,40 +248,81 @@ class GatewayState:
         self._db.close()
 
     # -- inbound progress --
-    async def claim(
-        self, message_id: str, conversation_id: str, sender: str, sent_at_ns: int
-    ) -> InboundRecord:
-        """Record a message as received (idempotent); returns its current record."""
-
-        def work(c: sqlite3.Connection) -> InboundRecord:
-            c.execute(
-                "INSERT OR IGNORE INTO inbound (message_id, conversation_id, sender_inbox_id, sent_at_ns,"
-                " state, updated_at) VALUES (?, ?, ?, ?, 'received', ?)",
-                (message_id, conversation_id, sender, sent_at_ns, time.time()),
-            )
-            row = c.execute("SELECT * FROM inbound WHERE message_id = ?", (message_id,)).fetchone()
-            return _record(row)
-
-        return await self._db.run(work)
-
     async def get(self, message_id: str) -> InboundRecord | None:
         row = await self._db.fetchone("SELECT * FROM inbound WHERE message_id = ?", (message_id,))
         return _record(row) if row else None
 
-    async def set_reply(self, message_id: str, text: str | None, react: str | None) -> None:
-        await self._db.execute(
-            "UPDATE inbound SET state = 'replying', reply_text = ?, reply_react = ?, updated_at = ? "
-            "WHERE message_id = ? AND state = 'received'",
-            (text, react, time.time(), message_id),
-        )
+    async def commit(self, plan: Plan) -> None:
+        """Record a decided message with its sends, history and activity: one transaction.
 
-    async def chunk_sent(self, message_id: str, count: int) -> None:
-        await self._db.execute(
-            "UPDATE inbound SET chunks_sent = ?, updated_at = ? WHERE message_id = ?",
-            (count, time.time(), message_id),
-        )
+        Messages marked :meth:`finished_soon` since the last write are finished in it too. A
+        message already recorded keeps its record (a decision is never replaced).
+        """
+        state = plan.state
+        done, self._finished = self._finished, []
 
-    async def finish(self, message_id: str, state: str = "done") -> None:
+        def work(c: sqlite3.Connection) -> None:
+            _finish(c, done)
+            cursor = c.execute(
+                "INSERT OR IGNORE INTO inbound (message_id, conversation_id, sender_inbox_id, sent_at_ns,"
+                " state, final_state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    plan.message_id,
+                    plan.conversation_id,
+                    plan.sender_inbox_id,
+                    plan.sent_at_ns,
+                    state,
+                    plan.final_state,
+                    time.time(),
+                ),
+            )
+            if cursor.rowcount == 0:
+                c.execute(
+                    "UPDATE inbound SET state = ?, final_state = ?, updated_at = ?"
+                    " WHERE message_id = ? AND state = 'received'",
+                    (state, plan.final_state, time.time(), plan.message_id),
+                )
+                if c.execute("SELECT changes()").fetchone()[0] == 0:
+                    return  # decided before: keep that decision
+            c.executemany(
+                "INSERT INTO outbox (message_id, seq, conversation_id, item) VALUES (?, ?, ?, ?)",
+                [(plan.message_id, i, s.conversation_id, s.item) for i, s in enumerate(plan.sends)],
+            )
+            now_ns = time.time_ns()
+            c.executemany(
+                "INSERT INTO history (conversation_id, role, sender_inbox_id, sender_name, text, at_ns)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (plan.conversation_id, h.role, h.sender_inbox_id, h.sender_name, h.text, now_ns + i)
+                    for i, h in enumerate(plan.history)
+                ],
+            )
+            c.executemany(_SET_ACTIVITY, plan.activity)
+
+        await self._db.run(work)
+
+    async def outbox(self, message_id: str) -> list[PlannedSend]:
+        rows = await self._db.fetchall(
+            "SELECT conversation_id, item FROM outbox WHERE message_id = ? ORDER BY seq", (message_id,)
+        )
+        return [PlannedSend(str(r["conversation_id"]), str(r["item"])) for r in rows]
+
+    def finished_soon(self, message_id: str) -> None:
+        """Every planned send of the message went out: mark it done with the next write.
+
+        Until then it looks unfinished, and a crash makes the resume check the conversation,
+        which finds every send present. This keeps a message's bookkeeping at one write.
+        """
+        self._finished.append(message_id)
+
+    async def flush(self) -> None:
+        """Write the pending :meth:`finished_soon` marks now."""
+        if not self._finished:
+            return
+        done, self._finished = self._finished, []
+        await self._db.run(lambda c: _finish(c, done))
+
+    async def finish(self, message_id: str, state: RecordState = RecordState.DONE) -> None:
         await self._db.execute(
             "UPDATE inbound SET state = ?, updated_at = ? WHERE message_id = ?",
             (state, time.time(), message_id),
@@ -164,16 +332,26 @@ class GatewayState:
         rows = await self._db.fetchall(
             "SELECT * FROM inbound WHERE state IN ('received', 'replying') ORDER BY sent_at_ns"
         )
-        return [_record(r) for r in rows]
+        pending = set(self._finished)
+        return [_record(r) for r in rows if r["message_id"] not in pending]
 
     async def cursor(self, conversation_id: str) -> int | None:
         """The newest sent time of a message handled in the conversation (catch-up starts there)."""
-        row = await self._db.fetchone(
-            "SELECT MAX(m) AS m FROM (SELECT MAX(sent_at_ns) AS m FROM inbound WHERE conversation_id = ?"
-            " UNION ALL SELECT sent_at_ns FROM cursors WHERE conversation_id = ?)",
-            (conversation_id, conversation_id),
+        cursors = await self.cursors([conversation_id])
+        return cursors.get(conversation_id)
+
+    async def cursors(self, conversation_ids: list[str]) -> dict[str, int]:
+        """:meth:`cursor` of several conversations in one read (absent: nothing handled yet)."""
+        if not conversation_ids:
+            return {}
+        marks = ",".join("?" * len(conversation_ids))
+        rows = await self._db.fetchall(
+            f"SELECT c, MAX(m) AS m FROM (SELECT conversation_id AS c, MAX(sent_at_ns) AS m FROM inbound"  # noqa: S608
+            f" WHERE conversation_id IN ({marks}) GROUP BY conversation_id UNION ALL SELECT conversation_id,"
+            f" sent_at_ns FROM cursors WHERE conversation_id IN ({marks})) GROUP BY c",
+            (*conversation_ids, *conversation_ids),
         )
-        return int(row["m"]) if row and row["m"] is not None else None
+        return {str(r["c"]): int(r["m"]) for r in rows if r["m"] is not None}
 
     async def advance_cursor(self, conversation_id: str, sent_at_ns: int) -> None:
         """Record that a message that leaves no inbound record (profile, join request) was handled."""
@@ -188,18 +366,26 @@ class GatewayState:
         return {str(r["state"]): int(r["n"]) for r in rows}
 
     # -- history for agents --
-    async def add_history(self, conversation_id: str, role: str, sender: str | None, text: str) -> None:
-        await self._db.execute(
-            "INSERT INTO history (conversation_id, role, sender, text, at_ns) VALUES (?, ?, ?, ?, ?)",
-            (conversation_id, role, sender, text, time.time_ns()),
-        )
-
     async def history(self, conversation_id: str, limit: int = 20) -> tuple[HistoryItem, ...]:
         rows = await self._db.fetchall(
-            "SELECT role, sender, text FROM history WHERE conversation_id = ? ORDER BY id DESC LIMIT ?",
+            "SELECT role, sender_inbox_id, sender_name, text FROM history WHERE conversation_id = ?"
+            " ORDER BY id DESC LIMIT ?",
             (conversation_id, limit),
         )
-        return tuple(HistoryItem(str(r["role"]), r["sender"], str(r["text"])) for r in reversed(rows))
+        return tuple(
+            HistoryItem(Role(str(r["role"])), r["sender_inbox_id"], r["sender_name"], str(r["text"]))
+            for r in reversed(rows)
+        )
+
+    # -- owners --
+    async def owners(self) -> set[str]:
+        rows = await self._db.fetchall("SELECT inbox_id FROM owners")
+        return {str(r["inbox_id"]) for r in rows}
+
+    async def add_owner(self, inbox_id: str) -> None:
+        await self._db.execute(
+            "INSERT OR IGNORE INTO owners (inbox_id, added_at) VALUES (?, ?)", (inbox_id, time.time())
+        )
 
     # -- member profiles --
     async def set_member_name(
@@ -271,10 +457,7 @@ class GatewayState:
 
     # -- activity (for status) --
     async def set_activity(self, key: str, value: str) -> None:
-        await self._db.execute(
-            "INSERT INTO activity (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
+        await self._db.execute(_SET_ACTIVITY, (key, value))
 
     async def activity(self) -> dict[str, str]:
         rows = await self._db.fetchall("SELECT key, value FROM activity")
@@ -286,14 +469,24 @@ class GatewayState:
         return None if row is None else str(row["value"])
 
 
+_SET_ACTIVITY = (
+    "INSERT INTO activity (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
+
+
+def _finish(c: sqlite3.Connection, message_ids: list[str]) -> None:
+    c.executemany(
+        "UPDATE inbound SET state = final_state, updated_at = ? WHERE message_id = ? AND state = 'replying'",
+        [(time.time(), m) for m in message_ids],
+    )
+
+
 def _record(row: sqlite3.Row) -> InboundRecord:
     return InboundRecord(
         message_id=str(row["message_id"]),
         conversation_id=str(row["conversation_id"]),
         sender_inbox_id=str(row["sender_inbox_id"]),
         sent_at_ns=int(row["sent_at_ns"]),
-        state=str(row["state"]),
-        reply_text=row["reply_text"],
-        reply_react=row["reply_react"],
-        chunks_sent=int(row["chunks_sent"]),
+        state=RecordState(str(row["state"])),
+        planned_at=float(row["updated_at"]),
     )

@@ -20,6 +20,8 @@ from .binding import ffi
 from .content import content_type_of
 from .endpoints import Endpoint
 from .errors import map_ffi_error
+from .outbound import Outbound
+from .outbound import encode as encode_outbound
 from .types import NONCE, ConversationKind, Identity, InboxState, Member, MessageKind, XmtpMessage
 
 log = logging.getLogger("openclaw_convos.xmtp")
@@ -263,6 +265,11 @@ class XmtpConversation:
             f"send to {self.id}", self._raw.send(encoded_content, ffi.FfiSendMessageOpts(should_push=push))
         )
         return _hex(mid)
+
+    async def publish(self, item: Outbound) -> str:
+        """Send an outbound value (encoded by :mod:`.outbound`); returns the message id (hex)."""
+        payload, push = encode_outbound(item)
+        return await self.send(payload, push=push)
 
     async def send_text(self, text: str) -> str:
         return _hex(await call(f"send to {self.id}", self._raw.send_text(text)))

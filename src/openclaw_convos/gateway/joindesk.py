@@ -1,0 +1,153 @@
+"""The join desk: joins in both directions while the gateway runs.
+
+As creator: one :class:`~openclaw_convos.joinflow.creator.Creator` per identity that owns
+conversations, fed by the stream (join requests are inbound events) and by a periodic sweep for
+requests a live stream can miss. As joiner: finishes joins that were still waiting for the
+creator's approval when ``configure`` returned. The first joiner of an owner conversation made by
+``invite create`` becomes the owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..convos.invites import parse_invite
+from ..errors import ConvosError
+from ..joinflow.creator import Creator, JoinRequestMessage
+from ..joinflow.joiner import JoinStatus, wait_for_join
+from .events import Inbound
+from .ownership import Ownership
+from .pairing import PairingStore
+from .ports import ConversationPort
+from .state import GatewayState
+
+if TYPE_CHECKING:
+    from .runtime import Host
+
+log = logging.getLogger("openclaw_convos.gateway.joins")
+
+SWEEP_SECONDS = 300.0
+"""How often each creator identity sweeps its DMs for join requests (the live stream does the rest)."""
+
+
+class JoinDesk:
+    def __init__(
+        self,
+        state: GatewayState,
+        pairing: PairingStore,
+        ownership: Ownership,
+        *,
+        display_name: str,
+        update_identity: Callable[[Host, dict[str, Any]], None],
+        report: Callable[[str, str], None],
+        clock: Callable[[], str],
+        sweep_interval: float = SWEEP_SECONDS,
+    ) -> None:
+        self._state = state
+        self._pairing = pairing
+        self._ownership = ownership
+        self._display_name = display_name
+        self._update_identity = update_identity
+        self._report = report
+        self._now_iso = clock
+        self.sweep_interval = sweep_interval
+        self._creators: dict[str, Creator] = {}
+        self._admitted: list[tuple[Host, str, str]] = []
+
+    def creator(self, host: Host) -> Creator:
+        creator = self._creators.get(host.stored.id)
+        if creator is None:
+
+            def admitted(conversation_id: str, inbox_id: str) -> None:
+                self._admitted.append((host, conversation_id, inbox_id))
+
+            creator = self._creators[host.stored.id] = Creator(
+                host.client,  # type: ignore[arg-type]  # the creator needs the real client
+                self._state,
+                on_admit=admitted,
+            )
+        return creator
+
+    async def on_join_request(self, host: Host, conversation: ConversationPort, event: Inbound) -> None:
+        """A join request in a DM to one of our identities: the iOS creator's checks, then add."""
+        if not event.is_dm or not event.join_slug:
+            return
+        creator = self.creator(host)
+        message = host.client.message(event.message_id)
+        if message is not None:
+            outcome = await creator.handle(message)  # keeps a typed request's profile
+        else:
+            request = JoinRequestMessage(
+                event.message_id, event.sender_inbox_id, event.sent_at_ns, event.join_slug
+            )
+            outcome = await creator.process(conversation, request)  # type: ignore[arg-type]
+        if outcome is not None and outcome.added:
+            await self._after_admits()
+
+    async def sweep_forever(self, host: Host, stopping: Callable[[], bool]) -> None:
+        """Now and then, catch up on join requests a live stream can miss (a brand-new DM).
+
+        The first sweep follows the stream's catch-up, which has just synced everything, so it
+        does not sync again (that was two of the eight node requests per identity at start-up).
+        """
+        just_synced = True
+        while not stopping():
+            sync, just_synced = not just_synced, False
+            try:
+                outcomes = await self.creator(host).sweep(sync=sync)
+                if any(o.added for o in outcomes):
+                    await self._after_admits()
+            except asyncio.CancelledError:
+                raise
+            except ConvosError as exc:
+                log.info("join-request sweep of %s failed: %s", host.stored.id, exc)
+            await asyncio.sleep(self.sweep_interval)
+
+    async def finish_join(self, host: Host, stopping: Callable[[], bool]) -> None:
+        """Wait for a join that was still pending when ``configure`` returned."""
+        assert host.stored.invite_slug is not None
+        try:
+            invite = parse_invite(host.stored.invite_slug)
+            while not stopping():
+                result = await wait_for_join(
+                    host.client,  # type: ignore[arg-type]  # the joiner needs the real client
+                    invite,
+                    timeout=600.0,
+                    poll=2.0,
+                    profile_name=self._display_name,
+                )
+                if result.status is JoinStatus.PENDING:
+                    continue
+                if result.status is JoinStatus.REFUSED:
+                    self._report(host.stored.id, result.message)
+                    log.error("join of identity %s refused: %s", host.stored.id, result.message)
+                    return
+                assert result.conversation_id is not None
+                self._update_identity(host, {"conversation_id": result.conversation_id, "invite_slug": None})
+                if host.stored.role == "owner" and self._ownership.conversation_id is None:
+                    self._ownership.set_conversation(result.conversation_id)
+                await self._state.set_activity(f"identity:{host.stored.id}", result.conversation_id)
+                await self._state.set_activity(f"profile:{result.conversation_id}", self._display_name)
+                log.info("joined conversation %s (identity %s)", result.conversation_id, host.stored.id)
+                return
+        except asyncio.CancelledError:
+            raise
+        except ConvosError as exc:
+            self._report(host.stored.id, f"pending join: {exc}")
+            log.error("pending join of identity %s failed: %s", host.stored.id, exc)
+
+    async def _after_admits(self) -> None:
+        while self._admitted:
+            _host, conversation_id, inbox_id = self._admitted.pop(0)
+            await self._on_member_admitted(conversation_id, inbox_id)
+        await self._state.set_activity("last_join_at", self._now_iso())
+
+    async def _on_member_admitted(self, conversation_id: str, inbox_id: str) -> None:
+        """The first joiner of the owner conversation becomes the owner (reverse setup)."""
+        if conversation_id == self._ownership.conversation_id and not self._ownership.owners:
+            await self._ownership.add(inbox_id)
+            await self._pairing.add_allow_from(inbox_id)
+            log.info("%s joined the owner conversation and is now the owner", inbox_id)

@@ -1,0 +1,456 @@
+"""The inbound pipeline: each message goes through ordered steps with one signature.
+
+``claim -> route -> command -> admit -> turn``, each ``async def step(ctx) -> None``: a step
+adds to the message's plan (sends, history, activity) or ends the message (``ctx.stop``). Then
+the plan is written in one transaction and its sends go out through the :class:`Outbox`. Steps
+can be replaced (a bridge that hands turns to another agent runtime swaps ``admit`` and
+``turn``). Messages of one conversation are handled in order, conversations side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from ..agents import AgentReply, AgentTurn
+from ..agents import HistoryItem as AgentHistoryItem
+from ..errors import ConvosError, TransportError
+from ..retry import Backoff, retry
+from ..xmtp import content as xc
+from ..xmtp import outbound as out
+from .access import Action, decide
+from .chunking import chunk_text
+from .events import EventKind, Inbound
+from .outbox import planned
+from .pairing import build_approval_notice, build_pairing_reply
+from .ports import ConversationPort
+from .state import HistoryItem, Plan, PlannedSend, RecordState, Role
+
+if TYPE_CHECKING:
+    from .runtime import Gateway, Host
+
+log = logging.getLogger("openclaw_convos.gateway")
+
+APOLOGY = "Sorry, I could not answer that just now. Please try again in a moment."
+_APPROVE = re.compile(r"^\s*/?approve\s+([A-Za-z0-9]{6,12})\s*$", re.IGNORECASE)
+
+
+@dataclass
+class Context:
+    """One inbound message on its way through the steps, and what was decided for it."""
+
+    event: Inbound
+    host: Host
+    conversation: ConversationPort
+    sends: list[PlannedSend] = field(default_factory=list)
+    history: list[HistoryItem] = field(default_factory=list)
+    activity: list[tuple[str, str]] = field(default_factory=list)
+    ignored: bool = False
+    stop: bool = False
+    """Nothing more to do for this message (steps after this one are skipped)."""
+    decided: bool = False
+    """The plan is complete and is written when the steps end."""
+
+    def send(self, conversation_id: str, item: out.Outbound) -> None:
+        self.sends.append(planned(conversation_id, item))
+
+    def decide(self, *, ignored: bool = False) -> None:
+        self.ignored = ignored
+        self.decided = True
+        self.stop = True
+
+    def plan(self) -> Plan:
+        e = self.event
+        return Plan(
+            e.message_id,
+            e.conversation_id,
+            e.sender_inbox_id,
+            e.sent_at_ns,
+            sends=tuple(self.sends),
+            history=tuple(self.history),
+            activity=tuple(self.activity),
+            ignored=self.ignored,
+        )
+
+
+Step = Callable[[Context], Awaitable[None]]
+
+
+@dataclass
+class _Lane:
+    queue: asyncio.Queue[Inbound] = field(default_factory=asyncio.Queue)
+    worker: asyncio.Task[None] | None = None
+
+
+class Pipeline:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gw = gateway
+        self.steps: list[Step] = [self.claim, self.route, self.command, self.admit, self.turn]
+        self._lanes: dict[str, _Lane] = {}
+        self._turns = asyncio.Semaphore(gateway.settings.max_concurrent_turns)
+        self._latest_other_ns: dict[str, int] = {}
+        self._member_counts: dict[str, int] = {}
+        self._last_owner_notice = 0.0
+        self._suppressed_notices = 0
+        self.turns_started = 0
+        self.turns_failed = 0
+
+    # ------------------------------------------------------------------ lanes
+
+    def observe(self, message_conversation_id: str, sent_at_ns: int, *, membership: bool) -> None:
+        """Every message from someone else passes here first (quoting needs no node reads)."""
+        if membership:
+            self._member_counts.pop(message_conversation_id, None)
+        elif sent_at_ns > self._latest_other_ns.get(message_conversation_id, 0):
+            self._latest_other_ns[message_conversation_id] = sent_at_ns
+
+    def enqueue(self, event: Inbound) -> None:
+        lane = self._lanes.get(event.conversation_id)
+        if lane is None:
+            lane = self._lanes[event.conversation_id] = _Lane()
+        lane.queue.put_nowait(event)
+        if lane.worker is None or lane.worker.done():
+            lane.worker = self.gw.tasks.spawn(
+                self._work(lane), f"convos:conversation:{event.conversation_id}"
+            )
+
+    def busy(self) -> bool:
+        return any(
+            not lane.queue.empty() or (lane.worker and not lane.worker.done())
+            for lane in self._lanes.values()
+        )
+
+    async def drain(self, timeout: float) -> None:
+        """Let queued messages finish (up to ``timeout``), then cancel what is left."""
+        workers = [lane.worker for lane in self._lanes.values() if lane.worker and not lane.worker.done()]
+        if not workers:
+            return
+        _done, pending = await asyncio.wait(workers, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    async def _work(self, lane: _Lane) -> None:
+        """Handle a conversation's queue in order; the worker ends when the queue is empty."""
+        while not lane.queue.empty() and not self.gw.stopping:
+            event = lane.queue.get_nowait()
+            try:
+                # Node outages are waited out (sends fail while it is down); anything else is
+                # logged and the record stays unfinished, to be retried on the next start.
+                await retry(
+                    lambda event=event: self.handle(event),  # type: ignore[misc]
+                    is_transient=lambda exc: isinstance(exc, TransportError) and not self.gw.stopping,
+                    backoff=Backoff(initial=0.5, factor=2.0, maximum=10.0),
+                    what=f"handling message {event.message_id}",
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A peer's message never crashes the gateway.
+                log.exception("failed to handle message %s in %s", event.message_id, event.conversation_id)
+
+    # ------------------------------------------------------------------ one message
+
+    async def handle(self, event: Inbound) -> None:
+        """Process one inbound event exactly once."""
+        host = self.gw.hosts.get(event.identity_id)
+        if host is None:
+            return
+        conversation = host.client.conversation(event.conversation_id)
+        if conversation is None:
+            return
+        ctx = Context(event, host, conversation)
+        for step in self.steps:
+            await step(ctx)
+            if ctx.stop:
+                break
+        if ctx.decided:
+            plan = ctx.plan()
+            await self.gw.state.commit(plan)
+            if plan.sends:
+                await self.gw.outbox.deliver(event.message_id, plan.sends)
+
+    async def claim(self, ctx: Context) -> None:
+        """Skip what is finished; finish what was decided but not fully sent."""
+        record = await self.gw.state.get(ctx.event.message_id)
+        if record is None or record.state is RecordState.RECEIVED:
+            return
+        ctx.stop = True
+        if record.state is RecordState.REPLYING:
+            await self.gw.outbox.resume(record.message_id, record.planned_at)
+
+    async def route(self, ctx: Context) -> None:
+        """Profiles and join requests are not for the agent; reactions only to our messages."""
+        event, state = ctx.event, self.gw.state
+        if event.kind is EventKind.PROFILE:
+            for inbox_id, name, image in event.profiles:
+                await state.set_member_name(
+                    event.conversation_id,
+                    inbox_id,
+                    name,
+                    image,
+                    event.sent_at_ns,
+                    own=inbox_id == event.sender_inbox_id,
+                )
+            await state.advance_cursor(event.conversation_id, event.sent_at_ns)
+            ctx.stop = True
+            return
+        if event.kind is EventKind.JOIN_REQUEST:
+            await self.gw.joins.on_join_request(ctx.host, ctx.conversation, event)
+            await state.advance_cursor(event.conversation_id, event.sent_at_ns)
+            ctx.stop = True
+            return
+        ctx.activity.append(("last_inbound_at", self.gw.now_iso()))
+        if event.kind is EventKind.REACTION:
+            target = ctx.host.client.message(event.reaction_target_id or "")
+            if (
+                target is None
+                or target.sender_inbox_id != ctx.host.client.inbox_id
+                or not event.reaction_added
+            ):
+                ctx.decide(ignored=True)
+
+    async def command(self, ctx: Context) -> None:
+        """``approve CODE`` from the owner in the owner conversation."""
+        event = ctx.event
+        ownership = self.gw.ownership
+        if (
+            event.kind is not EventKind.TEXT
+            or event.conversation_id != ownership.conversation_id
+            or not ownership.is_owner(event.sender_inbox_id)
+        ):
+            return
+        match = _APPROVE.match(event.text or "")
+        if match is None:
+            return
+        code = match.group(1).upper()
+        approved = await self.gw.pairing.approve(code)
+        if approved is None:
+            answer = f"No pending pairing request has the code {code} (codes expire after 1 hour)."
+        else:
+            answer = f"Approved {approved.id}. They can talk to me now."
+            conversation_id = approved.request.meta.get("conversationId")
+            if conversation_id and self.gw.route(conversation_id) is not None:
+                ctx.send(conversation_id, out.Text(build_approval_notice(approved.id)))
+        ctx.sends[:0] = [planned(event.conversation_id, item) for item in await self._answer(ctx, answer)]
+        ctx.decide()
+
+    async def admit(self, ctx: Context) -> None:
+        """The access decision; a stranger under ``pairing`` gets a code and the owner is told."""
+        event, settings = ctx.event, self.gw.settings
+        sender = event.sender_inbox_id
+        now = datetime.fromtimestamp(self.gw.clock(), UTC)
+        is_owner = self.gw.ownership.is_owner(sender)
+        # Without the stores first: the owner, config allowFrom, open and disabled need no read.
+        decision = decide(
+            settings.dm_policy,
+            sender,
+            is_owner=is_owner,
+            allow_from=settings.allow_from,
+            paired=(),
+            pending=(),
+            now=now,
+        )
+        if not (
+            decision.action is Action.ADMIT
+            or (decision.action is Action.IGNORE and settings.dm_policy == "disabled")
+        ):
+            pairing = self.gw.pairing
+            decision = decide(
+                settings.dm_policy,
+                sender,
+                is_owner=is_owner,
+                allow_from=settings.allow_from,
+                paired=await pairing.read_allow_from(),
+                pending=await pairing.list_pending() if settings.dm_policy == "pairing" else (),
+                now=now,
+            )
+        if decision.action is Action.ADMIT:
+            return
+        code: str | None = None
+        if decision.action is Action.REQUEST_PAIRING:
+            result = await self.gw.pairing.upsert(
+                sender,
+                {
+                    "conversationId": event.conversation_id,
+                    "identityId": ctx.host.stored.id,
+                    "messageId": event.message_id,
+                },
+            )
+            code = result.code if result.created else None
+        elif decision.action is Action.PAIRING_PENDING:
+            # Decided before a crash or a failed write: the request is this message's own.
+            pending = await self.gw.pairing.list_pending()
+            mine = [r for r in pending if r.meta.get("messageId") == event.message_id]
+            code = mine[0].code if mine else None
+        if code:
+            ctx.send(event.conversation_id, out.Text(build_pairing_reply(sender, code)))
+            notice = await self._owner_notice(event, code)
+            if notice is not None:
+                ctx.send(*notice)
+        log.info("message %s from %s not admitted: %s", event.message_id, sender[:12], decision.reason.value)
+        ctx.decide(ignored=True)
+
+    async def _owner_notice(self, event: Inbound, code: str) -> tuple[str, out.Outbound] | None:
+        owner_conversation = self.gw.ownership.conversation_id
+        if owner_conversation is None or self.gw.route(owner_conversation) is None:
+            return None
+        now = self.gw.clock()
+        if now - self._last_owner_notice < self.gw.settings.owner_notice_interval:
+            self._suppressed_notices += 1
+            return None
+        self._last_owner_notice = now
+        name = await self.gw.state.member_name(event.conversation_id, event.sender_inbox_id)
+        who = f"{name} ({event.sender_inbox_id[:10]}…)" if name else event.sender_inbox_id
+        extra = (
+            f" ({self._suppressed_notices} more request(s) came in meanwhile)"
+            if self._suppressed_notices
+            else ""
+        )
+        self._suppressed_notices = 0
+        text = (
+            f"Pairing request from {who}: code {code}.{extra}\n"
+            f"Reply `approve {code}` here to let them talk to me, or ignore it (it expires in 1 hour)."
+        )
+        return owner_conversation, out.Text(text)
+
+    async def turn(self, ctx: Context) -> None:
+        """Ask the agent; its answer becomes the plan's sends and history."""
+        event = ctx.event
+        sender_name = await self.gw.state.member_name(event.conversation_id, event.sender_inbox_id)
+        reply = await self.run_agent(ctx, sender_name)
+        if event.text:
+            ctx.history.append(HistoryItem(Role.USER, event.sender_inbox_id, sender_name, turn_text(event)))
+        if reply.text:
+            ctx.history.append(HistoryItem(Role.ASSISTANT, None, None, reply.text))
+            ctx.activity.append(("last_reply_at", self.gw.now_iso()))
+        for item in await self._answer(ctx, reply.text):
+            ctx.send(event.conversation_id, item)
+        if reply.react:
+            ctx.send(
+                event.conversation_id, out.Reaction(event.message_id, event.sender_inbox_id, reply.react)
+            )
+        ctx.decide()
+
+    async def run_agent(self, ctx: Context, sender_name: str | None) -> AgentReply:
+        event, gw = ctx.event, self.gw
+        history = await gw.state.history(event.conversation_id, gw.settings.history_limit)
+        items = tuple(
+            AgentHistoryItem(
+                role="assistant" if h.role is Role.ASSISTANT else "user",
+                text=h.text,
+                sender_inbox_id=h.sender_inbox_id,
+                sender_name=h.sender_name,
+            )
+            for h in history
+        )
+        reply_to_text = None
+        target_id = event.reply_to_id or event.reaction_target_id
+        if target_id:
+            target = ctx.host.client.message(target_id)
+            decoded = _decode(target.content) if target is not None else None
+            if isinstance(decoded, xc.Text | xc.Reply):
+                reply_to_text = decoded.text
+        turn = AgentTurn(
+            conversation_id=event.conversation_id,
+            sender_inbox_id=event.sender_inbox_id,
+            sender_name=sender_name,
+            text="" if event.kind is EventKind.REACTION else turn_text(event),
+            message_id=event.message_id,
+            is_group=not event.is_dm,
+            reply_to_text=reply_to_text,
+            reaction=event.reaction,
+            history=items,
+        )
+        self.turns_started += 1
+        async with self._turns:
+            typing_sent = asyncio.Event()
+            typing_task = (
+                asyncio.create_task(self._typing_soon(ctx.conversation, typing_sent))
+                if gw.settings.typing_indicator
+                else None
+            )
+            try:
+                async with asyncio.timeout(gw.settings.turn_timeout):
+                    return await gw.agent.respond(turn)
+            except TimeoutError:
+                self.turns_failed += 1
+                log.warning(
+                    "agent %s timed out after %ss on %s",
+                    gw.agent.name,
+                    gw.settings.turn_timeout,
+                    event.message_id,
+                )
+                return AgentReply(text=APOLOGY)
+            except Exception as exc:
+                self.turns_failed += 1
+                log.warning("agent %s failed on %s: %s", gw.agent.name, event.message_id, exc)
+                return AgentReply(text=APOLOGY)
+            finally:
+                if typing_task is not None:
+                    if not typing_sent.is_set():
+                        typing_task.cancel()  # still waiting: nothing went out
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await typing_task
+                    if typing_sent.is_set():
+                        await self._typing(ctx.conversation, False)
+
+    async def _typing_soon(self, conversation: ConversationPort, sending: asyncio.Event) -> None:
+        """After ``typing_delay``, show the typing indicator (``sending`` is set before it goes out)."""
+        await asyncio.sleep(self.gw.settings.typing_delay)
+        sending.set()
+        await self._typing(conversation, True)
+
+    async def _typing(self, conversation: ConversationPort, active: bool) -> None:
+        try:
+            await conversation.publish(out.Typing(active))
+        except ConvosError as exc:
+            log.debug("typing indicator not sent: %s", exc)
+
+    async def _answer(self, ctx: Context, text: str | None) -> list[out.Outbound]:
+        """``text`` as chunks; the first quotes the message when that helps."""
+        chunks = chunk_text(text, self.gw.settings.text_chunk_limit) if text else []
+        if not chunks:
+            return []
+        event = ctx.event
+        items: list[out.Outbound] = [out.Text(chunk) for chunk in chunks]
+        if await self._reply_wanted(ctx):
+            items[0] = out.Reply(event.message_id, event.sender_inbox_id, chunks[0])
+        return items
+
+    async def _reply_wanted(self, ctx: Context) -> bool:
+        """Quote the triggering message in groups of more than two, or when someone spoke since."""
+        event = ctx.event
+        if event.is_dm:
+            return False
+        if self._latest_other_ns.get(event.conversation_id, 0) > event.sent_at_ns:
+            return True
+        count = self._member_counts.get(event.conversation_id)
+        if count is None:
+            count = self._member_counts[event.conversation_id] = len(await ctx.conversation.members())
+        return count > 2
+
+
+def _decode(content: bytes) -> xc.StandardContent | None:
+    try:
+        return xc.decode_standard(content)
+    except ConvosError:
+        return None
+
+
+def turn_text(event: Inbound) -> str:
+    if event.kind is EventKind.REACTION:
+        return f"[reacted {event.reaction} to your message]"
+    if event.kind is EventKind.ATTACHMENT and event.attachment is not None:
+        att = event.attachment
+        return f"[sent an attachment: {att.filename or 'file'} ({att.mime_type or 'unknown type'})]" + (
+            f" {event.text}" if event.text else ""
+        )
+    return event.text or ""
