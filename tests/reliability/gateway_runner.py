@@ -114,9 +114,7 @@ async def run(args: argparse.Namespace) -> int:
             status = await gateway.status()
             status["pending_pairing"] = len(await gateway.pairing.list_pending())
             status["memory_kib"] = memory_kib()
-            lanes = gateway._lanes.values()  # private, but this is a test probe
-            status["lanes"] = len(lanes)
-            status["queued"] = sum(lane.queue.qsize() for lane in lanes)
+            status["lanes"], status["queued"] = gateway.pipeline.load()
             status["pid"] = os.getpid()
             _write_json(out / "status.json", status)
             with contextlib.suppress(TimeoutError):

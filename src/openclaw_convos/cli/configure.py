@@ -19,17 +19,11 @@ from ..errors import InviteError
 from ..gateway.access import DM_POLICIES
 from ..gateway.config import REMOVE, LoadedConfig, update_convos_config
 from ..gateway.openclaw_host import check_config_file
+from ..gateway.lock import running_gateway
 from ..gateway.pairing import WILDCARD
 from ..joinflow.joiner import JoinStatus, check_invite
 from .console import Console
-from .context import (
-    add_network_options,
-    discard_identity,
-    identities,
-    load,
-    owner_conversation_id,
-    running_gateway,
-)
+from .context import add_network_options, discard_identity, identities, load, owner_conversation_id
 from .control import tell_gateway
 from .errors import EXIT_INVITE, EXIT_OK, CliError, UsageError
 from .invites import invite_rows

@@ -27,9 +27,9 @@ from ..convos.metadata import decode_app_data
 from ..errors import ConfigError, ConvosError, InviteError, TransportError
 from ..fsutil import ensure_private_dir, write_private_file
 from ..gateway.config import LoadedConfig
+from ..gateway.lock import running_gateway
 from ..gateway.paths import StatePaths
 from ..joinflow import creator as convos_creator
-from .context import running_gateway
 from .errors import (
     EXIT_CONFIG,
     EXIT_ERROR,

@@ -17,17 +17,11 @@ from typing import Any, Literal
 from ..errors import ConfigError, ConvosError
 from ..gateway.config import ENVS, LoadedConfig
 from ..gateway.health import assess
+from ..gateway.lock import run_started_at, running_gateway
 from ..gateway.pairing import WILDCARD, PairingStore
 from ..gateway.paths import StatePaths, resolve_state_paths
 from .console import Console, Progress, short
-from .context import (
-    add_network_options,
-    identities,
-    load,
-    owner_conversation_id,
-    run_started_at,
-    running_gateway,
-)
+from .context import add_network_options, identities, load, owner_conversation_id
 from .errors import EXIT_ERROR, EXIT_OK
 from .run import agent_description
 

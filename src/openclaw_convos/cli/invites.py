@@ -30,8 +30,9 @@ from ..convos.tags import same_tag
 from ..errors import ConvosError, InviteError, NodeUnreachable
 from ..gateway.config import ENVS, LoadedConfig, update_convos_config
 from ..gateway.identities import IdentityStore, StoredIdentity
+from ..gateway.lock import running_gateway
 from .console import Console, format_when, parse_duration, qr_text, save_qr_png, short
-from .context import add_network_options, find_conversation, load, overrides_to_save, running_gateway
+from .context import add_network_options, find_conversation, load, overrides_to_save
 from .control import perform, tell_gateway
 from .errors import EXIT_INVITE, EXIT_NETWORK, EXIT_OK, CliError, UsageError
 

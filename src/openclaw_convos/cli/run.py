@@ -15,7 +15,7 @@ from ..errors import ConvosError
 from ..gateway.config import LoadedConfig, update_convos_config
 from ..gateway.metrics import GatewayMetrics, HttpEndpoint, parse_listen_address
 from .console import Console
-from .context import GatewayLock, add_network_options, load, require_configured
+from .context import add_network_options, load, require_configured
 from .control import ControlServer, control_dir
 from .errors import EXIT_OK
 from .sdnotify import Notifier
@@ -88,7 +88,6 @@ async def cmd_run(args: argparse.Namespace) -> int:
     http: tuple[str, int] | None = None
     if args.http:
         http = parse_listen_address(args.http)
-    lock = GatewayLock.acquire(loaded.paths)
     notifier = Notifier()
     notifier.send(READY="1", STATUS="starting: opening identities and streams")
     starting = asyncio.create_task(_ping_while_starting(notifier), name="convos:sd-notify")
@@ -167,7 +166,6 @@ async def cmd_run(args: argparse.Namespace) -> int:
             await starting
         if endpoint is not None:
             endpoint.stop()
-        lock.release()
     return EXIT_OK
 
 

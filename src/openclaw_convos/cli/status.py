@@ -9,16 +9,10 @@ from typing import Any
 
 from ..gateway.config import LoadedConfig
 from ..gateway.health import assess
+from ..gateway.lock import run_started_at, running_gateway
 from ..gateway.pairing import PairingStore
 from .console import Console, format_when, parse_timestamp, short
-from .context import (
-    add_network_options,
-    identities,
-    load,
-    owner_conversation_id,
-    run_started_at,
-    running_gateway,
-)
+from .context import add_network_options, identities, load, owner_conversation_id
 from .errors import EXIT_ERROR, EXIT_OK
 from .run import agent_description
 

@@ -101,6 +101,20 @@ def _decompress(body: bytes, compression: int, limit: int, type_name: str) -> by
     raise ContentMalformed("the compressed body does not inflate", type_name)
 
 
+def peek_type(data: bytes) -> ContentTypeId | None:
+    """The content type of serialized ``EncodedContent`` without decompressing it; None when the
+    bytes are not ``EncodedContent`` or carry no type."""
+    message = pb.EncodedContent()
+    try:
+        message.ParseFromString(bytes(data))
+    except (DecodeError, ValueError, RecursionError, TypeError):
+        return None
+    if not message.HasField("type") or not message.type.authority_id or not message.type.type_id:
+        return None
+    t = message.type
+    return ContentTypeId(t.authority_id, t.type_id, t.version_major, t.version_minor)
+
+
 def decode_envelope(data: bytes, *, max_size: int = MAX_CONTENT_SIZE) -> Envelope:
     """Decode serialized ``EncodedContent``."""
     if not isinstance(data, bytes | bytearray | memoryview):

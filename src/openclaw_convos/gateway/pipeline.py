@@ -120,6 +120,10 @@ class Pipeline:
                 self._work(lane), f"convos:conversation:{event.conversation_id}"
             )
 
+    def load(self) -> tuple[int, int]:
+        """(conversations with a queue, messages queued)."""
+        return len(self._lanes), sum(lane.queue.qsize() for lane in self._lanes.values())
+
     def busy(self) -> bool:
         return any(
             not lane.queue.empty() or (lane.worker and not lane.worker.done())
@@ -167,6 +171,7 @@ class Pipeline:
         if conversation is None:
             return
         ctx = Context(event, host, conversation)
+        log.debug("message %s (%s) in %s", event.message_id, event.kind.value, event.conversation_id)
         for step in self.steps:
             await step(ctx)
             if ctx.stop:

@@ -36,9 +36,11 @@ from .access import DmPolicy
 from .events import EventKind, Inbound
 from .identities import IdentityStore, StoredIdentity
 from .joindesk import SWEEP_SECONDS, JoinDesk
+from .lock import GatewayLock
 from .outbox import Outbox, Route
 from .ownership import Ownership
 from .pairing import PairingStore, build_approval_notice
+from .paths import StatePaths
 from .pipeline import APOLOGY, Pipeline
 from .ports import ClientFactory, ClientPort, StreamPort
 from .state import GatewayState
@@ -126,7 +128,10 @@ class Gateway:
         *,
         factory: ClientFactory | None = None,
         clock: Callable[[], float] = time.time,
+        lock_paths: StatePaths | None = None,
     ) -> None:
+        """``lock_paths``: hold the state folder's run lock while running (one gateway per folder,
+        whoever starts it: the CLI or the Python API)."""
         self.settings = settings
         self.agent = agent
         self.identities = identities
@@ -155,6 +160,8 @@ class Gateway:
         """Identities whose first open may add an installation (a ``privateKey`` from the config)."""
         self._started = False
         self.stopping = False
+        self._lock_paths = lock_paths
+        self._lock: GatewayLock | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -173,6 +180,12 @@ class Gateway:
         if self._started:
             return
         self._started = True
+        if self._lock_paths is not None:
+            try:
+                self._lock = GatewayLock.acquire(self._lock_paths)
+            except BaseException:
+                self.state.close()
+                raise
         try:
             await self._start()
         except BaseException as exc:
@@ -288,6 +301,9 @@ class Gateway:
         for host in self.hosts.values():
             host.client.close()
         self.state.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # ------------------------------------------------------------------ owners
 

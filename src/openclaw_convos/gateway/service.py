@@ -93,6 +93,7 @@ def open_gateway(
         store,
         GatewayState.open(loaded.paths.store_path),
         PairingStore(loaded.paths.credentials_dir),
+        lock_paths=loaded.paths,
     )
     if adopted is not None:
         gateway.allow_new_installation.add(adopted.id)

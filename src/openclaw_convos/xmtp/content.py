@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..convos import content as cc
+from ..convos.encoded import peek_type
 from ..errors import ProtocolError
 from .attachments import (
     InlineAttachment,
@@ -19,7 +21,7 @@ from .attachments import (
 from .binding import ffi
 from .types import ContentTypeId
 
-TEXT = ContentTypeId("xmtp.org", "text", 1, 0)
+TEXT = cc.TEXT
 MARKDOWN = ContentTypeId("xmtp.org", "markdown", 1, 0)
 REPLY = ContentTypeId("xmtp.org", "reply", 1, 0)
 REACTION = ContentTypeId("xmtp.org", "reaction", 2, 0)
@@ -83,75 +85,18 @@ class Attachment:
 StandardContent = Text | Reply | Reaction | ReadReceipt | GroupUpdated | Attachment
 
 
-# --- EncodedContent type id: a minimal protobuf reader (fields 1 -> ContentTypeId{1,2,3,4}) ---
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise ProtocolError("truncated varint in EncodedContent")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-
-
-def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
-    out: list[tuple[int, int | bytes]] = []
-    pos = 0
-    while pos < len(data):
-        key, pos = _varint(data, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(data, pos)
-            out.append((number, value))
-        elif wire == 2:
-            length, pos = _varint(data, pos)
-            if pos + length > len(data):
-                raise ProtocolError("truncated field in EncodedContent")
-            out.append((number, data[pos : pos + length]))
-            pos += length
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        else:
-            raise ProtocolError(f"unsupported protobuf wire type {wire} in EncodedContent")
-    if pos != len(data):
-        raise ProtocolError("truncated fixed-width field in EncodedContent")
-    return out
-
-
 def content_type_of(encoded: bytes) -> ContentTypeId | None:
     """The content type id of serialized ``EncodedContent``; None when absent or undecodable."""
-    try:
-        for number, value in _fields(encoded):
-            if number == 1 and isinstance(value, bytes):
-                parts: dict[int, int | bytes] = dict(_fields(value))
-                authority = parts.get(1, b"")
-                type_id = parts.get(2, b"")
-                major = parts.get(3, 0)
-                minor = parts.get(4, 0)
-                if not isinstance(authority, bytes) or not isinstance(type_id, bytes):
-                    return None
-                if not isinstance(major, int) or not isinstance(minor, int):
-                    return None
-                return ContentTypeId(
-                    authority.decode("utf-8", "replace"), type_id.decode("utf-8", "replace"), major, minor
-                )
-    except ProtocolError:
-        return None
-    return None
+    return peek_type(encoded)
 
 
 # --- encoders ---
 
 
 def encode_text(text: str) -> bytes:
-    return bytes(ffi.encode_text(text))
+    """``xmtp.org/text:1.0``: the one text codec (:mod:`openclaw_convos.convos.content`'s, which is
+    byte-identical to libxmtp's and also reads compressed text, which libxmtp's decoder ignores)."""
+    return cc.encode_text(text)
 
 
 def encode_reply(reference_id: str, text: str, reference_inbox_id: str | None = None) -> bytes:
@@ -196,7 +141,10 @@ def decode_standard(encoded: bytes) -> StandardContent | None:
         return None
     try:
         if ctype.same_type(TEXT):
-            return Text(str(ffi.decode_text(encoded)))
+            decoded = cc.decode_content(encoded)
+            if not isinstance(decoded, cc.Text):
+                raise ProtocolError(f"undecodable {ctype} content")
+            return Text(decoded.text)
         if ctype.same_type(MARKDOWN):
             return Text(str(ffi.decode_markdown(encoded)))
         if ctype.same_type(REPLY):
