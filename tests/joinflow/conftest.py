@@ -53,9 +53,14 @@ class CreatorService:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     stopped_at_ns: int = 0
 
+    _creator: Creator | None = None
+
     @property
     def creator(self) -> Creator:
-        return Creator(self.client, self.ledger)
+        """One Creator per party (it serialises the party's join requests)."""
+        if self._creator is None:
+            self._creator = Creator(self.client, self.ledger)
+        return self._creator
 
     @property
     def inbox_id(self) -> str:

@@ -18,8 +18,8 @@ from ..convos.invites import SignedInvite
 from ..errors import InviteError
 from ..gateway.access import DM_POLICIES
 from ..gateway.config import REMOVE, LoadedConfig, update_convos_config
-from ..gateway.openclaw_host import check_config_file
 from ..gateway.lock import running_gateway
+from ..gateway.openclaw_host import check_config_file
 from ..gateway.pairing import WILDCARD
 from ..joinflow.joiner import JoinStatus, check_invite
 from .console import Console

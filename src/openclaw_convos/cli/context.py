@@ -8,7 +8,6 @@ import contextlib
 import shutil
 from dataclasses import replace
 
-
 from ..errors import ConfigError
 from ..gateway.config import ENVS, LoadedConfig, load_config
 from ..gateway.identities import IdentityStore, StoredIdentity

@@ -23,7 +23,7 @@ from ..gateway.paths import StatePaths, resolve_state_paths
 from .console import Console, Progress, short
 from .context import add_network_options, identities, load, owner_conversation_id
 from .errors import EXIT_ERROR, EXIT_OK
-from .run import agent_description
+from .runtime_info import agent_description
 
 Level = Literal["ok", "warn", "fail"]
 _SHOWN = {"ok": " ok ", "warn": "warn", "fail": "FAIL"}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import sys
 import traceback
@@ -28,6 +27,7 @@ from .errors import (
     EXIT_USAGE,
     CliError,
 )
+from .logs import configure_logging
 from .stderr_filter import native_noise_filtered
 
 # libxmtp logs INFO lines to stdout unless RUST_LOG is set before its first call (nothing above
@@ -60,29 +60,6 @@ def _exit_code(error: BaseException) -> int:
     if isinstance(error, TransportError):
         return EXIT_NETWORK
     return EXIT_ERROR
-
-
-def configure_logging(debug: bool, log_format: str = "text") -> None:
-    """stderr logging; ``log_format="json"``: one JSON object per line (time, level, logger, message)."""
-    level = logging.DEBUG if debug else logging.WARNING
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    if log_format == "json":
-        from pythonjsonlogger.json import JsonFormatter
-
-        formatter = JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            datefmt="%Y-%m-%dT%H:%M:%S%z",
-        )
-        for handler in logging.getLogger().handlers:
-            handler.setFormatter(formatter)
-    logging.getLogger("openclaw_convos").setLevel(level)
-    if debug:
-        # grpc and httpx are noisy at DEBUG; keep them at INFO.
-        for name in ("grpc", "httpx", "httpcore", "hpack", "asyncio"):
-            logging.getLogger(name).setLevel(logging.INFO)
 
 
 def _global_options(parser: argparse.ArgumentParser, *, default: object) -> None:

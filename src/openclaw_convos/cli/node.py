@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from .errors import EXIT_OK
-from .run import stop_on_signals
+from .runtime_info import stop_on_signals
 
 
 async def cmd_node(args: argparse.Namespace) -> int:

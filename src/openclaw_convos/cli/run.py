@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from .console import Console
 from .context import add_network_options, load, require_configured
 from .control import ControlServer, control_dir
 from .errors import EXIT_OK
+from .runtime_info import agent_description, stop_on_signals
 from .sdnotify import Notifier
 from .supervise import Supervisor
 
@@ -25,33 +25,6 @@ if TYPE_CHECKING:
     from ..gateway.runtime import Gateway
 
 log = logging.getLogger("openclaw_convos.cli.run")
-
-
-def stop_on_signals(stop: asyncio.Event) -> list[signal.Signals]:
-    """SIGINT and SIGTERM set ``stop``; returns the signals handled (none off the main thread)."""
-    loop = asyncio.get_running_loop()
-    handled = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
-            continue
-        handled.append(sig)
-    return handled
-
-
-def agent_description(loaded: LoadedConfig) -> str:
-    """The agent backend in one phrase (no secrets)."""
-    agent = loaded.convos.agent
-    if agent.kind == "echo":
-        return "echo (no backend configured)"
-    if agent.kind == "command":
-        return f"command ({' '.join(agent.command)})"
-    key = ""
-    if agent.api_key_env:
-        present = bool(loaded.environ.get(agent.api_key_env, "").strip())
-        key = f", key from ${agent.api_key_env}{'' if present else ' (not set)'}"
-    return f"{agent.preset or 'openai'} (model {agent.model} at {agent.base_url}{key})"
 
 
 async def _record_owner_conversation(loaded: LoadedConfig, conversation_id: str) -> None:
@@ -248,7 +221,7 @@ async def _ping_while_starting(notifier: Notifier) -> None:
 
 
 def _log_level(debug: bool, log_format: str = "text") -> None:
-    from .main import configure_logging
+    from .logs import configure_logging
 
     configure_logging(debug, log_format)
     if not debug:

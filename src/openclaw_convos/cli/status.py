@@ -14,7 +14,7 @@ from ..gateway.pairing import PairingStore
 from .console import Console, format_when, parse_timestamp, short
 from .context import add_network_options, identities, load, owner_conversation_id
 from .errors import EXIT_ERROR, EXIT_OK
-from .run import agent_description
+from .runtime_info import agent_description
 
 _ACTIVITY = (
     ("lastInboundAt", "last_inbound_at", "message received"),

@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -64,18 +63,6 @@ _PROFILE_SCAN = 500
 _PAIR_WINDOW_NS = 60 * 1_000_000_000
 CATCH_UP_WINDOW_S = 24 * 3600
 """The iOS ``maxCatchUpWindow``: join requests older than this are never processed."""
-
-_JOIN_LOCKS: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-
-def _join_lock(inbox_id: str) -> asyncio.Lock:
-    """One lock per creator inbox: its join requests are processed one at a time (in this process),
-    so a sweep and the live stream, or two DMs racing for one single-use invite, cannot both admit."""
-    lock = _JOIN_LOCKS.get(inbox_id)
-    if lock is None:
-        lock = asyncio.Lock()
-        _JOIN_LOCKS[inbox_id] = lock
-    return lock
 
 
 class JoinLedger(Protocol):
@@ -286,6 +273,9 @@ class Creator:
         self._on_admit = on_admit
         self._gate = gate
         self.window_s = window_s
+        self._lock = asyncio.Lock()
+        """Join requests are processed one at a time: a sweep and the live stream, or two DMs
+        racing for one single-use invite, cannot both admit (keep one Creator per inbox)."""
 
     def _now_ns(self) -> int:
         return int(self._clock().timestamp() * 1_000_000_000)
@@ -341,7 +331,7 @@ class Creator:
 
     async def process(self, dm: XmtpConversation, request: JoinRequestMessage) -> JoinOutcome:
         """Decide on one join request and act on the decision."""
-        async with _join_lock(self.client.inbox_id):
+        async with self._lock:
             return await self._process(dm, request)
 
     async def _process(self, dm: XmtpConversation, request: JoinRequestMessage) -> JoinOutcome:
