@@ -57,8 +57,8 @@ class CreatorService:
 
     @property
     def creator(self) -> Creator:
-        """One Creator per party (it serialises the party's join requests)."""
-        if self._creator is None:
+        """One Creator per party and client (it serialises the party's join requests)."""
+        if self._creator is None or self._creator.client is not self.client:
             self._creator = Creator(self.client, self.ledger)
         return self._creator
 

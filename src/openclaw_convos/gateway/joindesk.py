@@ -90,21 +90,21 @@ class JoinDesk:
     async def sweep_forever(self, host: Host, stopping: Callable[[], bool]) -> None:
         """Now and then, catch up on join requests a live stream can miss (a brand-new DM).
 
-        The first sweep follows the stream's catch-up, which has just synced everything, so it
-        does not sync again (that was two of the eight node requests per identity at start-up).
+        The first sweep waits one interval: at start the stream's catch-up has just synced every
+        conversation and handed every join request since the cursor to :meth:`on_join_request`,
+        which is all a sweep would do (it cost two node requests and a read of every DM per
+        identity at start-up).
         """
-        just_synced = True
         while not stopping():
-            sync, just_synced = not just_synced, False
+            await asyncio.sleep(self.sweep_interval)
             try:
-                outcomes = await self.creator(host).sweep(sync=sync)
+                outcomes = await self.creator(host).sweep()
                 if any(o.added for o in outcomes):
                     await self._after_admits()
             except asyncio.CancelledError:
                 raise
             except ConvosError as exc:
                 log.info("join-request sweep of %s failed: %s", host.stored.id, exc)
-            await asyncio.sleep(self.sweep_interval)
 
     async def finish_join(self, host: Host, stopping: Callable[[], bool]) -> None:
         """Wait for a join that was still pending when ``configure`` returned."""

@@ -162,6 +162,10 @@ class Gateway:
         self.stopping = False
         self._lock_paths = lock_paths
         self._lock: GatewayLock | None = None
+        self._profiles: dict[str, str] | None = None
+        """During start-up: the profile names already announced, read once for every identity."""
+        self._activity_batch: list[tuple[str, str]] | None = None
+        """During start-up: activity entries to write in one go when every identity is open."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -202,6 +206,9 @@ class Gateway:
             conversation_id = await self.state.activity_value(f"identity:{identity_id}") or "unknown"
             log.error("identity %s (conversation %s) did not open: %s", identity_id, conversation_id, error)
             self.problems[identity_id] = f"conversation {conversation_id}: {error}"
+        # Start-up reads and writes the bookkeeping of all identities at once, not one by one.
+        self._profiles = await self.state.activity_values("profile:")
+        self._activity_batch = []
         limit = asyncio.Semaphore(16)
 
         async def open_one(item: StoredIdentity) -> None:
@@ -219,6 +226,8 @@ class Gateway:
         async with asyncio.TaskGroup() as group:  # one failure cancels the others and waits for them
             for item in stored:
                 group.create_task(open_one(item), name=f"convos:open:{item.id}")
+        batch, self._activity_batch, self._profiles = self._activity_batch, None, None
+        await self.state.set_activities(batch or [])
         for record in await self.state.unfinished():
             host = self.host_for_conversation(record.conversation_id)
             if host is None:
@@ -258,11 +267,17 @@ class Gateway:
             )
         self.problems.pop(stored.id, None)
         if stored.conversation_id:
-            await self.state.set_activity(f"identity:{stored.id}", stored.conversation_id)
+            await self._record_activity(f"identity:{stored.id}", stored.conversation_id)
             await self._ensure_profile(host, stored.conversation_id)
         elif stored.invite_slug and self.settings.serve_joins:
             self.tasks.spawn(self.joins.finish_join(host, lambda: self.stopping), f"convos:join:{stored.id}")
         return host
+
+    async def _record_activity(self, key: str, value: str) -> None:
+        if self._activity_batch is not None:
+            self._activity_batch.append((key, value))
+        else:
+            await self.state.set_activity(key, value)
 
     def _update_identity(self, host: Host, changes: dict[str, Any]) -> None:
         host.stored = self.identities.update(host.stored, **changes)
@@ -379,7 +394,10 @@ class Gateway:
         """Announce our display name once per conversation (so Convos does not show "Somebody")."""
         key = f"profile:{conversation_id}"
         name = self.settings.display_name
-        if await self.state.activity_value(key) == name:
+        known = (
+            self._profiles.get(key) if self._profiles is not None else await self.state.activity_value(key)
+        )
+        if known == name:
             return
         conversation = host.client.conversation(conversation_id)
         if conversation is None:
@@ -389,7 +407,7 @@ class Gateway:
         except ConvosError as exc:
             log.warning("could not set our name in %s: %s", conversation_id, exc)
             return
-        await self.state.set_activity(key, name)
+        await self._record_activity(key, name)
 
     # ------------------------------------------------------------------ lookups and status
 

@@ -463,6 +463,18 @@ class GatewayState:
         rows = await self._db.fetchall("SELECT key, value FROM activity")
         return {str(r["key"]): str(r["value"]) for r in rows}
 
+    async def activity_values(self, prefix: str) -> dict[str, str]:
+        """Every activity entry whose key starts with ``prefix`` (one read for all identities)."""
+        rows = await self._db.fetchall(
+            "SELECT key, value FROM activity WHERE key >= ? AND key < ?", (prefix, prefix + "\uffff")
+        )
+        return {str(r["key"]): str(r["value"]) for r in rows}
+
+    async def set_activities(self, items: list[tuple[str, str]]) -> None:
+        """Several activity entries in one write."""
+        if items:
+            await self._db.run(lambda c: c.executemany(_SET_ACTIVITY, items))
+
     async def activity_value(self, key: str) -> str | None:
         """One activity entry (the whole table grows with the identities: two keys each)."""
         row = await self._db.fetchone("SELECT value FROM activity WHERE key = ?", (key,))
