@@ -116,7 +116,6 @@ async def _read_line(reader: asyncio.StreamReader) -> bytes | None:
 
 async def serve(stdin_fd: int, stdout_fd: int, stop: asyncio.Event, environ: Mapping[str, str]) -> int:
     """Run the engine until stdin closes, ``stop`` is set, or a ``stop`` command; 0 on a clean stop."""
-    from ..cli.context import GatewayLock
     from ..gateway.service import open_gateway
 
     reader, out = await _open_pipes(stdin_fd, stdout_fd)
@@ -136,34 +135,30 @@ async def serve(stdin_fd: int, stdout_fd: int, stop: asyncio.Event, environ: Map
     except ConvosError as exc:
         out.event("fatal", message=str(exc))
         return 3
+    agent = BridgeAgent(out.emit)
+    gateway = open_gateway(
+        loaded,
+        agent,
+        dm_policy="open",
+        allow_from=("*",),
+        owner_conversation_id="",
+        turn_timeout=TURN_TIMEOUT,
+    )
+    agent.is_own = lambda inbox: any(h.client.inbox_id == inbox for h in gateway.hosts.values())
+    agent.is_owner = gateway.is_owner
+    session = _Session(gateway, agent, out, loaded)
     try:
-        lock = GatewayLock.acquire(loaded.paths)
+        await gateway.start()  # takes the state folder's gateway lock
     except ConvosError as exc:
         out.event("fatal", message=str(exc))
         return 3
     try:
-        agent = BridgeAgent(out.emit)
-        gateway = open_gateway(
-            loaded,
-            agent,
-            dm_policy="open",
-            allow_from=("*",),
-            owner_conversation_id="",
-            turn_timeout=TURN_TIMEOUT,
-        )
-        agent.is_own = lambda inbox: any(h.client.inbox_id == inbox for h in gateway.hosts.values())
-        agent.is_owner = gateway.is_owner
-        session = _Session(gateway, agent, out, loaded)
-        await gateway.start()
-        try:
-            out.event("ready", protocol=PROTOCOL_VERSION, accountId=start.account_id, **session.snapshot())
-            await session.run(reader, stop)
-        finally:
-            await session.close()
-            await gateway.stop(drain_timeout=STOP_GRACE)
-        out.event("stopped")
+        out.event("ready", protocol=PROTOCOL_VERSION, accountId=start.account_id, **session.snapshot())
+        await session.run(reader, stop)
     finally:
-        lock.release()
+        await session.close()
+        await gateway.stop(drain_timeout=STOP_GRACE)
+    out.event("stopped")
     return 0
 
 
@@ -275,50 +270,48 @@ class _Session:
 
     async def _send(self, command: SendCommand) -> list[str]:
         from ..gateway.chunking import chunk_text
-        from ..xmtp import content as xc
+        from ..xmtp import outbound as out
 
         host, conversation = self._conversation(command.conversation_id)
         ids = []
         for index, chunk in enumerate(chunk_text(command.text, self.loaded.convos.text_chunk_limit)):
+            item: out.Outbound = out.Text(chunk)
             if index == 0 and command.reply_to:
                 target = host.client.message(command.reply_to)
-                payload = xc.encode_reply(
-                    command.reply_to, chunk, target.sender_inbox_id if target is not None else None
+                item = out.Reply(
+                    command.reply_to, target.sender_inbox_id if target is not None else None, chunk
                 )
-            else:
-                payload = xc.encode_text(chunk)
-            ids.append(await conversation.send(payload))
+            ids.append(await conversation.publish(item))
         return ids
 
     async def _react(self, command: ReactCommand) -> str:
-        from ..xmtp import content as xc
+        from ..xmtp import outbound as out
 
         host, conversation = self._conversation(command.conversation_id)
         target = host.client.message(command.message_id)
         reference_inbox = target.sender_inbox_id if target is not None else ""
-        return str(
-            await conversation.send(
-                xc.encode_reaction(
-                    command.message_id, reference_inbox, command.emoji, added=not command.remove
-                )
-            )
-        )
+        reaction = out.Reaction(command.message_id, reference_inbox, command.emoji, added=not command.remove)
+        return str(await conversation.publish(reaction))
 
     async def _typing(self, command: TypingCommand) -> None:
-        from ..gateway import wire
+        from ..xmtp import outbound as out
 
         _host, conversation = self._conversation(command.conversation_id)
-        await conversation.send(wire.typing_indicator(command.active), push=False)
+        await conversation.publish(out.Typing(command.active))
 
     async def _join(self, command: JoinCommand) -> dict[str, Any]:
         from ..joinflow.joiner import check_invite, request_join
+        from ..xmtp import XmtpClient
 
         invite = check_invite(command.invite_url, now=datetime.now(UTC))
         store = self.gateway.identities
         stored = store.create(role="member", label=invite.payload.name or "member")
         stored = store.update(stored, invite_slug=invite.slug)
         host = await self.gateway.add_identity(stored)
-        await request_join(host.client, invite, profile_name=self.gateway.settings.display_name)
+        client = host.client
+        if not isinstance(client, XmtpClient):
+            raise ConfigError("joining needs a libxmtp client")
+        await request_join(client, invite, profile_name=self.gateway.settings.display_name)
         return {"status": "pending", "identityId": stored.id, "name": invite.payload.name}
 
     async def close(self) -> None:

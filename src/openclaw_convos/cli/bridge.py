@@ -24,7 +24,7 @@ async def cmd_bridge(args: argparse.Namespace) -> int:
 
     from ..bridge.engine import protocol_fds, serve
     from .main import configure_logging
-    from .run import stop_on_signals
+    from .runtime_info import stop_on_signals
 
     configure_logging(bool(args.debug))
     stdin_fd, stdout_fd = protocol_fds()

@@ -60,9 +60,9 @@ def control_dir(paths: StatePaths) -> Path:
 
 
 async def _send(client: XmtpClient, conversation: XmtpConversation, params: Params) -> Params:
-    from ..xmtp import content as xc
+    from ..xmtp import outbound as out
 
-    message_id = await conversation.send(xc.encode_text(str(params["text"])))
+    message_id = await conversation.publish(out.Text(str(params["text"])))
     return {"messageId": message_id}
 
 
