@@ -23,7 +23,7 @@ async def cmd_bridge(args: argparse.Namespace) -> int:
     import asyncio
 
     from ..bridge.engine import protocol_fds, serve
-    from .main import configure_logging
+    from .logs import configure_logging
     from .runtime_info import stop_on_signals
 
     configure_logging(bool(args.debug))
