@@ -171,65 +171,61 @@ async def test_sigterm_ends_a_start_that_waits_for_an_unreachable_node(place: Pl
 
 
 async def test_removed_exploded_and_owner_left_show_in_status_json(place: Place, node: Node) -> None:
-    from openclaw_convos.cli.context import GatewayLock
     from openclaw_convos.cli.sdnotify import Notifier
     from openclaw_convos.cli.supervise import Supervisor
     from openclaw_convos.convos.metadata import update_app_data
     from openclaw_convos.gateway.service import configure_with_invite, create_owned_conversation, open_gateway
     from openclaw_convos.joinflow.joiner import JoinStatus
 
-    lock = GatewayLock.acquire(place.load().paths)
-    try:
-        async with open_gateway(place.load()) as gateway:
-            supervisor = Supervisor(gateway, Notifier({}))
+    # the gateway holds the state folder's lock itself, so status sees it running
+    async with open_gateway(place.load()) as gateway:
+        supervisor = Supervisor(gateway, Notifier({}))
 
-            async def problem_of(conversation_id: str, present: bool = True) -> str | None:
-                deadline = time.monotonic() + 30
-                while True:
-                    await supervisor.check_conversations()
-                    await supervisor.tick()
-                    problems = status_json(place)["health"]["problems"]
-                    found = problems.get(f"conversation:{conversation_id}")
-                    if (found is not None) == present:
-                        return found
-                    assert time.monotonic() < deadline, problems
-                    await asyncio.sleep(0.5)
+        async def problem_of(conversation_id: str, present: bool = True) -> str | None:
+            deadline = time.monotonic() + 30
+            while True:
+                await supervisor.check_conversations()
+                await supervisor.tick()
+                problems = status_json(place)["health"]["problems"]
+                found = problems.get(f"conversation:{conversation_id}")
+                if (found is not None) == present:
+                    return found
+                assert time.monotonic() < deadline, problems
+                await asyncio.sleep(0.5)
 
-            # owner left: the gateway makes the owner conversation, Dave joins first (the owner), then leaves
-            made = await create_owned_conversation(place.load(), name="Room", gateway=gateway)
-            assert made.is_owner_conversation
-            dave = await place.user("Dave")
-            joined = await dave.join(made.url)
-            assert joined.conversation_id == made.conversation_id, joined.message
-            await dave.say(made.conversation_id, "hi")  # the owner's first message
-            await problem_of(made.conversation_id, present=False)
-            deadline = time.monotonic() + 20
-            while dave.inbox_id not in (await gateway.state.activity_value("owners") or ""):
-                assert time.monotonic() < deadline, "Dave did not become the owner"
-                await asyncio.sleep(0.2)
-            await dave.conversation(made.conversation_id).leave()
-            assert "the owner left the owner conversation" in (await problem_of(made.conversation_id) or "")
+        # owner left: the gateway makes the owner conversation, Dave joins first (the owner), then leaves
+        made = await create_owned_conversation(place.load(), name="Room", gateway=gateway)
+        assert made.is_owner_conversation
+        dave = await place.user("Dave")
+        joined = await dave.join(made.url)
+        assert joined.conversation_id == made.conversation_id, joined.message
+        await dave.say(made.conversation_id, "hi")  # the owner's first message
+        await problem_of(made.conversation_id, present=False)
+        deadline = time.monotonic() + 20
+        while not gateway.is_owner(dave.inbox_id):
+            assert time.monotonic() < deadline, "Dave did not become the owner"
+            await asyncio.sleep(0.2)
+        await dave.conversation(made.conversation_id).leave()
+        assert "the owner left the owner conversation" in (await problem_of(made.conversation_id) or "")
 
-            # exploded and removed: Alice's conversation, which the agent joined
-            alice = await place.user("Alice")
-            room = (await alice.create_conversation("Alice & agent")).id
-            configured = await configure_with_invite(
-                place.load(), alice.invite(alice.conversation(room)), timeout=30
-            )
-            assert configured.join.status is JoinStatus.JOINED
-            await gateway.add_identity(configured.identity)
-            await problem_of(room, present=False)
-            theirs = alice.conversation(room)
-            await theirs.set_app_data(update_app_data(theirs.app_data, expires_at=int(time.time()) - 5))
-            assert "exploded" in (await problem_of(room) or "")
-            await theirs.set_app_data(update_app_data(theirs.app_data, expires_at=None))
-            await problem_of(room, present=False)
-            agent = gateway.host_for_conversation(room)
-            assert agent is not None
-            await theirs.remove_members([agent.client.inbox_id])
-            assert (await problem_of(room) or "").startswith(f"removed from conversation {room[:8]}")
-            doctor = await asyncio.to_thread(cli, place, "doctor")
-            assert doctor.returncode == 1 and "removed from conversation" in doctor.stdout
-            assert "the owner left" in doctor.stdout
-    finally:
-        lock.release()
+        # exploded and removed: Alice's conversation, which the agent joined
+        alice = await place.user("Alice")
+        room = (await alice.create_conversation("Alice & agent")).id
+        configured = await configure_with_invite(
+            place.load(), alice.invite(alice.conversation(room)), timeout=30
+        )
+        assert configured.join.status is JoinStatus.JOINED
+        await gateway.add_identity(configured.identity)
+        await problem_of(room, present=False)
+        theirs = alice.conversation(room)
+        await theirs.set_app_data(update_app_data(theirs.app_data, expires_at=int(time.time()) - 5))
+        assert "exploded" in (await problem_of(room) or "")
+        await theirs.set_app_data(update_app_data(theirs.app_data, expires_at=None))
+        await problem_of(room, present=False)
+        agent = gateway.host_for_conversation(room)
+        assert agent is not None
+        await theirs.remove_members([agent.client.inbox_id])
+        assert (await problem_of(room) or "").startswith(f"removed from conversation {room[:8]}")
+        doctor = await asyncio.to_thread(cli, place, "doctor")
+        assert doctor.returncode == 1 and "removed from conversation" in doctor.stdout
+        assert "the owner left" in doctor.stdout

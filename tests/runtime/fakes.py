@@ -105,6 +105,13 @@ class ConversationView:
         self._c.network.reads += 1
         return [Member(i, (), 1, "member") for i in self._c.member_ids]
 
+    @property
+    def app_data(self) -> str:
+        return ""
+
+    def is_active(self) -> bool:
+        return self._inbox_id in self._c.member_ids
+
 
 class FakeStream:
     def __init__(self, client: FakeClient, since_ns: int | None) -> None:

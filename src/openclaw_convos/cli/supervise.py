@@ -15,7 +15,6 @@ Every tick (about a second) the supervisor
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -73,8 +72,7 @@ class Supervisor:
         from ..convos.metadata import decode_app_data
         from ..gateway.health import conversation_problem
 
-        raw = await self.gateway.state.activity_value("owners")
-        owners = frozenset(json.loads(raw)) if raw else frozenset()
+        owners = self.gateway.ownership.owners
         found: dict[str, str] = {}
         for host in list(self.gateway.hosts.values()):
             conversation_id = host.stored.conversation_id

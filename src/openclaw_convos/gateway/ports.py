@@ -34,6 +34,15 @@ class ConversationPort(Protocol):
 
     async def members(self) -> list[Member]: ...
 
+    @property
+    def app_data(self) -> str:
+        """The group's Convos metadata as stored locally (no request)."""
+        ...
+
+    def is_active(self) -> bool:
+        """False once we were removed from the conversation."""
+        ...
+
 
 class ClientPort(Protocol):
     @property
