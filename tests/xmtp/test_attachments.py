@@ -166,3 +166,19 @@ def test_a_25_mb_attachment_encrypts_and_decrypts_quickly() -> None:
     enc = a.encrypt_attachment(att)
     assert a.decrypt_attachment(enc.payload, enc.reference) == att
     assert time.monotonic() - started < 5  # the UniFFI byte loop took ~40 s per direction
+
+
+def test_remote_file_outbound_value_round_trips_through_the_outbox_text() -> None:
+    from openclaw_convos.gateway.outbox import _fingerprint
+    from openclaw_convos.xmtp import outbound as out
+
+    enc = a.encrypt_attachment(a.InlineAttachment("r.pdf", "application/pdf", b"%PDF"))
+    value = out.RemoteFile.of(enc.at("https://store.example.test/k"))
+    stored = out.to_json(value)
+    assert out.from_json(stored) == value
+    assert enc.reference.secret.hex() not in repr(value)
+    encoded, push = out.encode(value)
+    assert push is True
+    decoded = c.decode_standard(encoded)
+    assert isinstance(decoded, c.Attachment) and decoded.items == (enc.at("https://store.example.test/k"),)
+    assert _fingerprint(value) == ("attachment", "https://store.example.test/k")

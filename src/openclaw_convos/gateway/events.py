@@ -37,3 +37,6 @@ class Inbound:
     attachment: Attachment | None = None
     profiles: tuple[tuple[str, str | None, str | None], ...] = ()  # (inbox id, name, image url)
     join_slug: str | None = None
+    captions: tuple[tuple[str, int], ...] = ()
+    """(message id, sent at) of text messages merged into this attachment event as its caption
+    (``text`` holds their text); each is recorded as handled together with this one."""

@@ -113,6 +113,8 @@ def _fingerprint(item: out.Outbound) -> tuple[str, ...] | None:
             return ("reply", ref, text)
         case out.Reaction(reference_id=ref, emoji=emoji, added=added):
             return ("reaction", ref, emoji, str(added))
+        case out.RemoteFile(url=url):
+            return ("attachment", url)
     return None
 
 
@@ -127,4 +129,6 @@ def _fingerprint_message(message: XmtpMessage) -> tuple[str, ...] | None:
         return ("reply", decoded.reference_id, decoded.text or "")
     if isinstance(decoded, xc.Reaction):
         return ("reaction", decoded.reference_id, decoded.emoji, str(decoded.added))
+    if isinstance(decoded, xc.Attachment) and decoded.url is not None:
+        return ("attachment", decoded.url)
     return None

@@ -148,6 +148,12 @@ class StatePaths:
         return self.state_dir / "convos"
 
     @property
+    def media_dir(self) -> Path:
+        """Private per-turn folders for the command backend's attachments (0700, emptied after
+        each turn): the only place attachments touch the disk."""
+        return self.data_dir / "media"
+
+    @property
     def store_path(self) -> Path:
         """The gateway's SQLite store."""
         return self.data_dir / "gateway.sqlite3"

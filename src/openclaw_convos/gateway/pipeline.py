@@ -1,10 +1,15 @@
 """The inbound pipeline: each message goes through ordered steps with one signature.
 
-``claim -> route -> command -> admit -> turn``, each ``async def step(ctx) -> None``: a step
+``claim -> route -> command -> admit -> media -> turn``, each ``async def step(ctx) -> None``: a step
 adds to the message's plan (sends, history, activity) or ends the message (``ctx.stop``). Then
 the plan is written in one transaction and its sends go out through the :class:`Outbox`. Steps
 can be replaced (a bridge that hands turns to another agent runtime swaps ``admit`` and
 ``turn``). Messages of one conversation are handled in order, conversations side by side.
+
+Attachments: ``media`` opens them only after ``admit`` (a stranger's files are never
+downloaded). An attachment waits up to ``caption_window`` seconds for its caption (the Convos
+app sends it as the next message), and both become one turn. The agent's files are encrypted
+and uploaded when its answer is decided, and go out before the text, one message each.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from typing import TYPE_CHECKING
 from ..agents import AgentReply, AgentTurn
 from ..agents import HistoryItem as AgentHistoryItem
 from ..errors import ConvosError, TransportError
+from ..media.types import MediaFile
 from ..retry import Backoff, retry
 from ..xmtp import content as xc
 from ..xmtp import outbound as out
 from .access import Action, decide
 from .chunking import chunk_text
 from .events import EventKind, Inbound
+from .media import files_text, merge_caption, open_files, reply_files
 from .outbox import planned
 from .pairing import build_approval_notice, build_pairing_reply
 from .ports import ConversationPort
@@ -56,6 +63,8 @@ class Context:
     """Nothing more to do for this message (steps after this one are skipped)."""
     decided: bool = False
     """The plan is complete and is written when the steps end."""
+    files: tuple[MediaFile, ...] = ()
+    """The opened files of an attachment message (set by the ``media`` step)."""
 
     def send(self, conversation_id: str, item: out.Outbound) -> None:
         self.sends.append(planned(conversation_id, item))
@@ -91,7 +100,7 @@ class _Lane:
 class Pipeline:
     def __init__(self, gateway: Gateway) -> None:
         self.gw = gateway
-        self.steps: list[Step] = [self.claim, self.route, self.command, self.admit, self.turn]
+        self.steps: list[Step] = [self.claim, self.route, self.command, self.admit, self.media, self.turn]
         self._lanes: dict[str, _Lane] = {}
         self._turns = asyncio.Semaphore(gateway.settings.max_concurrent_turns)
         self._latest_other_ns: dict[str, int] = {}
@@ -143,8 +152,14 @@ class Pipeline:
 
     async def _work(self, lane: _Lane) -> None:
         """Handle a conversation's queue in order; the worker ends when the queue is empty."""
-        while not lane.queue.empty() and not self.gw.stopping:
-            event = lane.queue.get_nowait()
+        carried: Inbound | None = None
+        while (carried is not None or not lane.queue.empty()) and not self.gw.stopping:
+            event, carried = (carried, None) if carried is not None else (lane.queue.get_nowait(), None)
+            if event.kind is EventKind.ATTACHMENT:
+                following = await self._next(lane, self.gw.settings.caption_window)
+                if following is not None:
+                    merged = merge_caption(event, following)
+                    event, carried = (merged, None) if merged is not None else (event, following)
             try:
                 # Node outages are waited out (sends fail while it is down); anything else is
                 # logged and the record stays unfinished, to be retried on the next start.
@@ -159,6 +174,19 @@ class Pipeline:
             except Exception:
                 # A peer's message never crashes the gateway.
                 log.exception("failed to handle message %s in %s", event.message_id, event.conversation_id)
+
+    @staticmethod
+    async def _next(lane: _Lane, timeout: float) -> Inbound | None:
+        """The lane's next event if one is there or comes within ``timeout`` seconds."""
+        if not lane.queue.empty():
+            return lane.queue.get_nowait()
+        if timeout <= 0:
+            return None
+        try:
+            async with asyncio.timeout(timeout):
+                return await lane.queue.get()
+        except TimeoutError:
+            return None
 
     # ------------------------------------------------------------------ one message
 
@@ -179,6 +207,16 @@ class Pipeline:
         if ctx.decided:
             plan = ctx.plan()
             await self.gw.state.commit(plan)
+            for caption_id, caption_sent_at in event.captions:  # handled with this message
+                await self.gw.state.commit(
+                    Plan(
+                        caption_id,
+                        event.conversation_id,
+                        event.sender_inbox_id,
+                        caption_sent_at,
+                        ignored=True,
+                    )
+                )
             if plan.sends:
                 await self.gw.outbox.deliver(event.message_id, plan.sends)
 
@@ -326,17 +364,29 @@ class Pipeline:
         )
         return owner_conversation, out.Text(text)
 
+    async def media(self, ctx: Context) -> None:
+        """Open an admitted sender's attachments (download, digest check, decryption)."""
+        ctx.files = await open_files(self.gw.media, ctx.event)
+
     async def turn(self, ctx: Context) -> None:
-        """Ask the agent; its answer becomes the plan's sends and history."""
+        """Ask the agent; its answer becomes the plan's sends and history (files first)."""
         event = ctx.event
         sender_name = await self.gw.state.member_name(event.conversation_id, event.sender_inbox_id)
         reply = await self.run_agent(ctx, sender_name)
-        if event.text:
-            ctx.history.append(HistoryItem(Role.USER, event.sender_inbox_id, sender_name, turn_text(event)))
-        if reply.text:
-            ctx.history.append(HistoryItem(Role.ASSISTANT, None, None, reply.text))
+        user_text = " ".join(t for t in (files_text(ctx.files), turn_text(event)) if t)
+        if user_text:
+            ctx.history.append(HistoryItem(Role.USER, event.sender_inbox_id, sender_name, user_text))
+        files, failed = await reply_files(self.gw.media, reply, self.gw.settings.media_dirs)
+        text = reply.text
+        if failed:
+            note = f"(I could not send {', '.join(failed)}.)"
+            text = f"{text}\n\n{note}" if text else note
+        sends: list[out.Outbound] = [*files, *await self._answer(ctx, text)]
+        if text:
+            ctx.history.append(HistoryItem(Role.ASSISTANT, None, None, text))
+        if sends:
             ctx.activity.append(("last_reply_at", self.gw.now_iso()))
-        for item in await self._answer(ctx, reply.text):
+        for item in sends:
             ctx.send(event.conversation_id, item)
         if reply.react:
             ctx.send(
@@ -373,6 +423,7 @@ class Pipeline:
             reply_to_text=reply_to_text,
             reaction=event.reaction,
             history=items,
+            attachments=ctx.files,
         )
         self.turns_started += 1
         async with self._turns:
@@ -435,7 +486,8 @@ class Pipeline:
         event = ctx.event
         if event.is_dm:
             return False
-        if self._latest_other_ns.get(event.conversation_id, 0) > event.sent_at_ns:
+        own_latest = max([event.sent_at_ns, *(sent for _id, sent in event.captions)])
+        if self._latest_other_ns.get(event.conversation_id, 0) > own_latest:
             return True
         count = self._member_counts.get(event.conversation_id)
         if count is None:
@@ -453,9 +505,4 @@ def _decode(content: bytes) -> xc.StandardContent | None:
 def turn_text(event: Inbound) -> str:
     if event.kind is EventKind.REACTION:
         return f"[reacted {event.reaction} to your message]"
-    if event.kind is EventKind.ATTACHMENT and event.attachment is not None:
-        att = event.attachment
-        return f"[sent an attachment: {att.filename or 'file'} ({att.mime_type or 'unknown type'})]" + (
-            f" {event.text}" if event.text else ""
-        )
-    return event.text or ""
+    return event.text or ""  # an attachment's files go to the agent as AgentTurn.attachments

@@ -23,10 +23,12 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ..agents import Agent
 from ..errors import ConvosError
+from ..media.service import MediaService
 from ..retry import Backoff, retry
 from ..xmtp import Endpoint, MessageKind, XmtpMessage
 from ..xmtp import outbound as out
@@ -73,6 +75,10 @@ class GatewaySettings:
     answer then costs one message instead of three (indicator on, answer, indicator off)."""
     owner_notice_interval: float = 10.0
     """At most one pairing notice to the owner per this many seconds (the rest are summarised)."""
+    caption_window: float = 1.0
+    """How long an attachment waits for its caption (the next message from the same sender)."""
+    media_dirs: tuple[Path, ...] = ()
+    """Folders whose files the agent may send by path (``MEDIA:/path``)."""
     serve_joins: bool = True
     """Sweep for join requests and finish pending joins (needs real libxmtp clients)."""
     sweep_interval: float = SWEEP_SECONDS
@@ -129,6 +135,7 @@ class Gateway:
         factory: ClientFactory | None = None,
         clock: Callable[[], float] = time.time,
         lock_paths: StatePaths | None = None,
+        media: MediaService | None = None,
     ) -> None:
         """``lock_paths``: hold the state folder's run lock while running (one gateway per folder,
         whoever starts it: the CLI or the Python API)."""
@@ -139,6 +146,8 @@ class Gateway:
         self.pairing = pairing
         self.factory: ClientFactory = factory if factory is not None else LibxmtpFactory(settings.endpoint)
         self.clock = clock
+        self.media = media
+        """Opens inbound attachments and uploads the agent's files; None: described, not opened."""
         self.hosts: dict[str, Host] = {}
         self.problems: dict[str, str] = {}
         self.tasks = Tasks()
@@ -313,6 +322,9 @@ class Gateway:
             await self.state.flush()
         with contextlib.suppress(Exception):
             await self.agent.aclose()
+        if self.media is not None:
+            with contextlib.suppress(Exception):
+                await self.media.aclose()
         for host in self.hosts.values():
             host.client.close()
         self.state.close()

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from ..agents import Agent, build_agent
 from ..convos.links import Env
@@ -27,6 +28,7 @@ from ..joinflow.joiner import (
     verify_creator,
     wait_for_join,
 )
+from ..media.service import MediaService
 from ..xmtp import BackendPool, XmtpClient, XmtpConversation
 from .config import LoadedConfig, update_convos_config
 from .identities import IdentityStore, StoredIdentity
@@ -54,6 +56,7 @@ def settings_from(loaded: LoadedConfig, **overrides: object) -> GatewaySettings:
         "owner_conversation_id": cfg.owner_conversation_id,
         "text_chunk_limit": cfg.text_chunk_limit,
         "display_name": cfg.name or DEFAULT_NAME,
+        "media_dirs": tuple(Path(d).expanduser() for d in cfg.media.media_dirs),
     }
     if cfg.history_limit is not None:
         values["history_limit"] = cfg.history_limit
@@ -87,13 +90,18 @@ def open_gateway(
     adopted = _owner_from_private_key(loaded, store)
     if adopted is not None and cfg.owner_conversation_id:
         store.update(adopted, conversation_id=cfg.owner_conversation_id)
+    if agent is None:
+        agent = build_agent(
+            cfg.agent, environ=loaded.environ, work_dir=loaded.paths.media_dir, max_bytes=cfg.media.max_bytes
+        )
     gateway = Gateway(
         settings_from(loaded, **overrides),
-        agent if agent is not None else build_agent(cfg.agent, environ=loaded.environ),
+        agent,
         store,
         GatewayState.open(loaded.paths.store_path),
         PairingStore(loaded.paths.credentials_dir),
         lock_paths=loaded.paths,
+        media=MediaService.from_config(cfg.media, environ=loaded.environ, env=cfg.env),
     )
     if adopted is not None:
         gateway.allow_new_installation.add(adopted.id)

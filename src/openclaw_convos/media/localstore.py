@@ -104,6 +104,8 @@ class LocalObjectStore:
                 "serve",
                 "http",
                 "--read-only",
+                "--dir-cache-time",
+                "0s",  # objects the S3 side just wrote are visible at once
                 "--addr",
                 f"127.0.0.1:{self.http_port}",
                 *common,

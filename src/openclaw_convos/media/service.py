@@ -168,7 +168,11 @@ class MediaService:
     # -- outbound ----------------------------------------------------------------------------
 
     async def encode_outbound(self, file: MediaFile) -> bytes:
-        """Encrypt, upload and encode ``file`` as a remote attachment message's content.
+        """:meth:`upload_file`, encoded as a remote attachment message's content."""
+        return encode_remote_attachment(await self.upload_file(file))
+
+    async def upload_file(self, file: MediaFile) -> RemoteAttachment:
+        """Encrypt ``file`` with fresh keys and upload it; the reference to send.
         Raises :class:`MediaError` (no provider, too large, upload failed)."""
         if self.uploader is None:
             raise UploadFailed(
@@ -184,7 +188,7 @@ class MediaService:
         )
         url = await self.uploader.upload(encrypted.payload)
         log.debug("attachment uploaded: %s (%s, %d bytes)", file.filename, file.mime_type, file.size)
-        return encode_remote_attachment(encrypted.at(url))
+        return encrypted.at(url)
 
     async def resolve(self, ref: MediaRef, *, roots: tuple[Path, ...]) -> MediaFile:
         """The file an agent named: an https URL (safe download) or a path inside ``roots``."""

@@ -15,6 +15,7 @@ from typing import Any
 from ..convos import content as cc
 from ..convos import profiles as cp
 from ..errors import ProtocolError
+from . import attachments as xa
 from . import content as xc
 
 
@@ -71,8 +72,51 @@ class JoinError:
     """Unix seconds."""
 
 
-Outbound = Text | Reply | Reaction | Typing | ReadReceipt | ProfileUpdate | JoinError
-"""Everything the runtime sends. Attachments join this union when media lands."""
+@dataclass(frozen=True, slots=True, repr=False)
+class RemoteFile:
+    """A file already encrypted and uploaded: the ``remoteStaticAttachment`` message to send.
+
+    The keys (hex) are secrets: the outbox keeps them in the state folder until the message is
+    out (as the conversation itself does); ``repr`` leaves them out."""
+
+    url: str
+    content_digest: str
+    secret: str
+    salt: str
+    nonce: str
+    content_length: int | None = None
+    filename: str | None = None
+
+    @classmethod
+    def of(cls, ref: xa.RemoteAttachment) -> RemoteFile:
+        return cls(
+            ref.url,
+            ref.content_digest,
+            ref.secret.hex(),
+            ref.salt.hex(),
+            ref.nonce.hex(),
+            ref.content_length,
+            ref.filename,
+        )
+
+    def reference(self) -> xa.RemoteAttachment:
+        return xa.RemoteAttachment(
+            url=self.url,
+            content_digest=self.content_digest,
+            secret=bytes.fromhex(self.secret),
+            salt=bytes.fromhex(self.salt),
+            nonce=bytes.fromhex(self.nonce),
+            scheme="https",
+            content_length=self.content_length,
+            filename=self.filename,
+        )
+
+    def __repr__(self) -> str:
+        return f"RemoteFile(url={self.url!r}, filename={self.filename!r}, content_length={self.content_length!r})"
+
+
+Outbound = Text | Reply | Reaction | Typing | ReadReceipt | ProfileUpdate | JoinError | RemoteFile
+"""Everything the runtime sends."""
 
 _KINDS: dict[str, type[Any]] = {
     "text": Text,
@@ -82,6 +126,7 @@ _KINDS: dict[str, type[Any]] = {
     "read_receipt": ReadReceipt,
     "profile": ProfileUpdate,
     "join_error": JoinError,
+    "remote_file": RemoteFile,
 }
 _NAMES = {cls: name for name, cls in _KINDS.items()}
 
@@ -106,6 +151,8 @@ def encode(item: Outbound) -> tuple[bytes, bool]:
             moment = datetime.fromtimestamp(at, UTC)
             error = cc.InviteJoinError(cc.InviteJoinErrorType.parse(error_type), tag, moment)
             return cc.encode_invite_join_error(error), True
+        case RemoteFile():
+            return xa.encode_remote_attachment(item.reference()), True
     raise ProtocolError(f"cannot encode {type(item).__name__}")
 
 
