@@ -3,7 +3,10 @@
 A local XMTP node starts in this process (a free port) with a temporary state folder, so nothing
 touches ``~/.openclaw``. Alice, a simulated Convos app user, creates a conversation and an invite;
 the gateway is configured with that invite (the seed's setup) and answers with the echo agent
-(or the openai backend when ``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` is set). Then Bob, a
+(or the openai backend when ``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` is set). Alice sends a
+picture through a local S3-compatible store (``rclone serve s3``, from the ``demo`` extra; the
+step is skipped without it) and gets the agent's answer about it (the echo agent sends the same
+picture back, freshly encrypted and uploaded). Then Bob, a
 stranger, joins a conversation the gateway created, gets a pairing code, Alice approves him from
 the owner conversation, Bob is told and gets answers.
 """
@@ -53,6 +56,17 @@ def demo_agent(environ: Mapping[str, str]) -> tuple[dict[str, Any] | None, str]:
             f"the openai backend ({model}, key from OPENAI_API_KEY)",
         )
     return None, "the echo agent (set OPENAI_API_KEY or OPENAI_BASE_URL for a real model)"
+
+
+def demo_picture() -> bytes:
+    """A real PNG (a QR code of the project's name), made here: the demo ships no image files."""
+    import io
+
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make("openclaw-convos: a picture over Convos", error="h").save(buffer, kind="png", scale=12)
+    return buffer.getvalue()
 
 
 def hermetic_environ(state_dir: Path, base: Mapping[str, str]) -> dict[str, str]:
@@ -143,8 +157,12 @@ async def run_demo(console: Console, *, keep: bool = False, environ: Mapping[str
     from ..gateway.runtime import APOLOGY, Gateway
     from ..gateway.service import configure_with_invite, create_owned_conversation, open_gateway
     from ..joinflow.joiner import JoinStatus
+    from ..media import MediaConfig
+    from ..media.localstore import LocalObjectStore, find_rclone
+    from ..media.service import MediaService
     from ..simuser import SimulatedUser
     from ..xmtp import BackendPool, Endpoint
+    from ..xmtp import attachments as xa
 
     base_env = os.environ if environ is None else environ
     agent_config, agent_label = demo_agent(base_env)
@@ -178,6 +196,11 @@ async def run_demo(console: Console, *, keep: bool = False, environ: Mapping[str
                 stack.push_async_callback(stop_everyone)  # before the node stops
                 pool = BackendPool(Endpoint(node.url))
                 t.line(f"      {node.url} (in memory)")
+                store: LocalObjectStore | None = None
+                if find_rclone() is not None:
+                    store = await stack.enter_async_context(LocalObjectStore(root / "objects"))
+                    env.update(store.environ())  # convos-cli's variables: the gateway reads the same
+                    t.line(f"      and an S3-compatible store for attachments at {store.endpoint}")
 
             async with t.step("Alice creates a conversation in her Convos app and copies its invite"):
                 alice = await SimulatedUser.create("Alice", pool, root / "phones")
@@ -230,6 +253,48 @@ async def run_demo(console: Console, *, keep: bool = False, environ: Mapping[str
                     raise AssertionError(
                         "the agent backend failed (the gateway apologised); check its settings"
                     )
+
+            if store is not None:
+                async with t.step("Alice sends a picture with a caption"):
+                    picture = xa.InlineAttachment("lobster.png", "image/png", demo_picture())
+                    caption = "Here is my lobster!" if not real_agent else "What is in this picture?"
+                    media = MediaService.from_config(MediaConfig(), environ=env, env="local")
+                    stack.push_async_callback(media.aclose)
+                    assert media.uploader is not None
+                    mark = len(alice.seen)
+                    sent = t.clock()
+                    await alice.send_file(room.id, picture, media.uploader.upload)
+                    await alice.say(room.id, caption)
+                    t.chat("Alice", f"[picture lobster.png, {picture.size:,} bytes] {caption}")
+                    first = await _wait(
+                        alice,
+                        lambda s: (
+                            _from(agent_inbox, room.id)(s)
+                            or (s.sender_inbox_id == agent_inbox and s.kind == "attachment")
+                        ),
+                        after=mark,
+                        timeout=reply_timeout,
+                        what="an answer",
+                    )
+                    if first.attachment is not None:
+                        (got,) = await media.receive(first.attachment)
+                        same = "the same bytes" if got.content == picture.content else "DIFFERENT bytes"
+                        t.chat(
+                            AGENT_NAME,
+                            f"[picture {got.filename}, {got.size:,} bytes: {same}, freshly encrypted and uploaded]",
+                            f"{(t.clock() - sent) * 1000:.0f} ms",
+                        )
+                        if got.content != picture.content:
+                            raise AssertionError("the echoed picture differs from Alice's")
+                        mark = alice.seen.index(first) + 1
+                        first = await _wait(
+                            alice,
+                            _from(agent_inbox, room.id),
+                            after=mark,
+                            timeout=timeout,
+                            what="the caption",
+                        )
+                    t.chat(AGENT_NAME, first.text, f"{(t.clock() - sent) * 1000:.0f} ms")
 
             async with t.step("The gateway creates a conversation and an invite (invite create)"):
                 created = await create_owned_conversation(
