@@ -8,7 +8,9 @@ the agent's files back freshly encrypted and uploaded, before the text.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -69,9 +71,10 @@ def agent_inbox_of(gateway: object) -> str:
 
 
 async def test_echo_sends_the_picture_back_before_the_caption(
-    world: World, store: LocalObjectStore, phone_upload: object
+    world: World, store: LocalObjectStore, phone_upload: object, caplog: pytest.LogCaptureFixture
 ) -> None:
     alice, room = await setup_owner(world)
+    caplog.set_level(logging.DEBUG)
     async with open_gateway(world.load(), EchoAgent()) as gateway:
         agent = agent_inbox_of(gateway)
         start = len(alice.seen)
@@ -95,6 +98,11 @@ async def test_echo_sends_the_picture_back_before_the_caption(
     finally:
         await media.aclose()
     assert file.note is None and file.content == PICTURE.content and file.filename == "cat.png"
+    # every logger at DEBUG: no key of the echoed file, no bytes of the picture
+    logged = caplog.text
+    for secret in (ref.secret, ref.salt, ref.nonce):
+        assert secret.hex() not in logged and base64.b64encode(secret).decode() not in logged
+    assert PICTURE.content[8:40].hex() not in logged and "cat.png" in logged  # metadata only
     assert len(store.objects()) == 2  # Alice's upload and the agent's fresh one
     assert all(PICTURE.content not in p.read_bytes() for p in store.objects())
     assert counts.get("done") == 1  # one turn: the caption rode along with the picture
