@@ -19,10 +19,14 @@ async def test_demo_runs_offline_and_leaves_home_alone(offline_cli: Cli) -> None
     demo.stop(signal.SIGTERM)  # already ended; joins the reader
     out = demo.output
     steps = re.findall(r"^ *(\d+)\. .* (\d+) ms$", out, re.MULTILINE)
-    assert [int(n) for n, _ms in steps] == list(range(1, 13)), out
+    assert [int(n) for n, _ms in steps] == list(range(1, 14)), out
     for text in (
         "Alice \u203a Hi! Are you there?",
         "OpenClaw \u203a Hi! Are you there?",
+        "an S3-compatible store for attachments",
+        "Alice \u203a [picture lobster.png, ",
+        ": the same bytes, freshly encrypted and uploaded]",
+        "OpenClaw \u203a Here is my lobster!",
         "Pairing code:",
         "Pairing request from Bob",
         "Alice \u203a approve ",
@@ -41,6 +45,7 @@ async def test_demo_uses_the_openai_backend_when_configured(offline_cli: Cli, mo
     async with ChatServer() as server:
         server.replies = [
             Reply(body=completion("I am a helpful test model.")),
+            Reply(body=completion("A QR code.")),
             Reply(body=completion("Hello Bob!")),
         ]
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
@@ -50,9 +55,13 @@ async def test_demo_uses_the_openai_backend_when_configured(offline_cli: Cli, mo
     assert f"the openai backend (test-model at {server.base_url}" in result.out
     assert (
         "OpenClaw \u203a I am a helpful test model." in result.out
+        and "OpenClaw \u203a A QR code." in result.out
         and "OpenClaw \u203a Hello Bob!" in result.out
     )
-    assert len(server.requests) == 2 and server.requests[0].json()["model"] == "test-model"
+    assert len(server.requests) == 3 and server.requests[0].json()["model"] == "test-model"
+    text, image = server.requests[1].json()["messages"][-1]["content"]  # the picture and its caption
+    assert "What is in this picture?" in text["text"]
+    assert image["image_url"]["url"].startswith("data:image/png;base64,iVBORw0KGgo")
 
 
 async def test_a_rate_limited_backend_is_retried_and_its_answer_arrives(
@@ -63,6 +72,7 @@ async def test_a_rate_limited_backend_is_retried_and_its_answer_arrives(
         server.replies = [
             Reply(status=429, body={"error": {"message": "slow down"}}, headers={"Retry-After": "1"}),
             Reply(body=completion("I am a helpful test model.")),
+            Reply(body=completion("A QR code.")),
             Reply(body=completion("Hello Bob!")),
         ]
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
@@ -71,7 +81,7 @@ async def test_a_rate_limited_backend_is_retried_and_its_answer_arrives(
     assert result.code == 0, result.text
     assert "OpenClaw \u203a I am a helpful test model." in result.out
     assert "Sorry, I could not answer" not in result.out
-    assert len(server.requests) == 3
+    assert len(server.requests) == 4
 
 
 async def test_demo_fails_clearly_when_the_backend_is_down(offline_cli: Cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
