@@ -4,9 +4,15 @@ exactly-once uploads across a crash, and strangers' files never fetched."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
 
 from openclaw_convos.agents import AgentReply, AgentTurn
-from openclaw_convos.gateway.state import RecordState
+from openclaw_convos.gateway.identities import IdentityStore
+from openclaw_convos.gateway.pairing import PairingStore
+from openclaw_convos.gateway.state import GatewayState, RecordState
 from openclaw_convos.media import MediaConfig, MediaFile
 from openclaw_convos.media.fetch import SafeDownloader
 from openclaw_convos.media.service import MediaService
@@ -14,7 +20,29 @@ from openclaw_convos.xmtp import attachments as xa
 from openclaw_convos.xmtp import outbound as out
 
 from ..agents.chat_server import ChatServer, Reply
-from .test_pipeline import ALICE, Rig, rig  # noqa: F401 - the fixture
+from .fakes import FakeNetwork
+from .test_pipeline import ALICE, OWNER, Rig
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    """The pipeline tests' rig (an owner conversation on the fake network)."""
+    net = FakeNetwork()
+    store = IdentityStore(tmp_path / "identities", tmp_path / "xmtp")
+    owner_identity = store.create(role="owner")
+    me = net.inbox_of(store.xmtp_identity(owner_identity))
+    owner_room = net.group(me, OWNER)
+    owner_identity = store.update(owner_identity, conversation_id=owner_room.id)
+    state = GatewayState.open(tmp_path / "state.sqlite")
+    await state.add_owner(OWNER)
+    state.close()
+    r = Rig(tmp_path, net, store, PairingStore(tmp_path / "credentials"), owner_identity, me, owner_room)
+    try:
+        yield r
+    finally:
+        if r.gateway is not None:
+            await r.gateway.stop()
+
 
 PHOTO = xa.InlineAttachment("photo.jpg", "image/jpeg", b"\xff\xd8\xff" + bytes(range(256)) * 20)
 
