@@ -45,6 +45,8 @@ _DETAIL_LIMIT = 300
 _KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,})")
 _MEDIA_LINE = re.compile(r"^[ \t]*MEDIA:[ \t]*(\S[^\r\n]*?)[ \t]*$", re.MULTILINE)
 _IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+_MAX_IMAGE_BYTES = 20 * 1024 * 1024
+"""Larger images are described instead (OpenAI's limit per image)."""
 
 
 def split_media_lines(text: str) -> tuple[str, tuple[MediaRef, ...]]:
@@ -125,7 +127,11 @@ class OpenAICompatibleAgent(AgentBase):
         images = [
             f
             for f in turn.attachments
-            if self._vision and f.content and not f.note and f.mime_type in _IMAGE_TYPES
+            if self._vision
+            and f.content
+            and not f.note
+            and f.mime_type in _IMAGE_TYPES
+            and f.size <= _MAX_IMAGE_BYTES
         ]
         text = render_turn_text(turn, images_included=bool(images))
         if not images:
