@@ -270,3 +270,35 @@ async def test_outbound_without_a_provider_is_a_clear_error() -> None:
             await media.encode_outbound(MediaFile(filename="a", mime_type="text/plain", content=b"x"))
     finally:
         await media.aclose()
+
+
+async def test_agent_named_files_only_from_media_dirs_or_safe_urls(tmp_path: Path) -> None:
+    from openclaw_convos.media import MediaRef
+
+    allowed = tmp_path / "out"
+    allowed.mkdir()
+    (allowed / "chart.png").write_bytes(b"\x89PNG chart")
+    secret = tmp_path / "credentials.json"
+    secret.write_text("{}")
+    (allowed / "link.json").symlink_to(secret)  # a link out of the folder does not count as inside
+    media = service({})
+    try:
+        got = await media.resolve(MediaRef(str(allowed / "chart.png")), roots=(allowed,))
+        assert (got.filename, got.mime_type, got.content) == ("chart.png", "image/png", b"\x89PNG chart")
+        for path in (secret, allowed / "link.json", allowed / ".." / "credentials.json", Path("/etc/passwd")):
+            with pytest.raises(DownloadRefused, match="outside the folders"):
+                await media.resolve(MediaRef(str(path)), roots=(allowed,))
+        with pytest.raises(DownloadRefused, match="outside the folders"):
+            await media.resolve(MediaRef(str(allowed / "chart.png")), roots=())
+        with pytest.raises(DownloadRefused, match="does not exist"):
+            await media.resolve(MediaRef(str(allowed / "missing.png")), roots=(allowed,))
+        with pytest.raises(DownloadRefused, match="not a public address"):
+            await media.resolve(MediaRef("https://169.254.169.254/latest/meta-data"), roots=(allowed,))
+        async with ChatServer() as server:
+            server.replies = [Reply(body="remote bytes")]
+            fetched = await media.resolve(
+                MediaRef(f"http://127.0.0.1:{server.port}/files/r.txt?x=1"), roots=()
+            )
+        assert (fetched.filename, fetched.content) == ("r.txt", b"remote bytes")
+    finally:
+        await media.aclose()
