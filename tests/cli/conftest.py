@@ -35,6 +35,14 @@ _SCRUBBED = (
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
     "OPENAI_MODEL",
+    "CONVOS_UPLOAD_PROVIDER",
+    "CONVOS_UPLOAD_PROVIDER_TOKEN",
+    "CONVOS_UPLOAD_PROVIDER_GATEWAY",
+    "CONVOS_S3_BUCKET",
+    "CONVOS_S3_REGION",
+    "CONVOS_S3_ENDPOINT",
+    "CONVOS_API_KEY",
+    "CONVOS_API_BASE_URL",
 )
 # main() swaps the process streams; one call at a time
 _STREAMS = threading.Lock()

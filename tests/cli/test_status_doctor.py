@@ -107,3 +107,18 @@ async def test_a_corrupt_allow_from_store_is_reported_and_survives_an_approval(o
     assert aside.read_bytes() == broken
     status = await cli("status")
     assert f"problem: {aside} is a corrupt pairing store moved aside" in status.out
+
+
+async def test_doctor_reports_the_attachment_provider(offline_cli: Cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    args = ("doctor", "--env", "local", "--api-url", "http://127.0.0.1:9", "--timeout", "1")
+    plain = await offline_cli(*args)
+    assert "[ ok ] attachments" in plain.out and "no upload provider" in plain.out, plain.out
+    monkeypatch.setenv("CONVOS_UPLOAD_PROVIDER", "s3")
+    monkeypatch.setenv("CONVOS_UPLOAD_PROVIDER_TOKEN", "AKID:very-secret-key")
+    monkeypatch.setenv("CONVOS_S3_BUCKET", "pics")
+    s3 = await offline_cli(*args)
+    assert "received and sent (up to 25 MB) through s3 bucket pics" in s3.out, s3.out
+    assert "very-secret-key" not in s3.out + s3.err
+    monkeypatch.delenv("CONVOS_S3_BUCKET")
+    broken = await offline_cli(*args)
+    assert "[FAIL] attachments" in broken.out and "CONVOS_S3_BUCKET" in broken.out, broken.out

@@ -187,6 +187,7 @@ async def run_checks(
     except ConfigError as exc:
         report.add("fail", "agent", str(exc))
 
+    check_media(report, loaded)
     await check_gateway(report, loaded)
 
     from ..xmtp import BackendPool
@@ -206,6 +207,37 @@ async def run_checks(
         return
     report.add("ok", "node", f"{pool.endpoint.url} answered in {(time.monotonic() - started) * 1000:.0f} ms")
     await check_installations(report, pool, [s for s in stored if s.inbox_id], timeout=timeout)
+
+
+def check_media(report: Report, loaded: LoadedConfig) -> None:
+    """Attachments: received always; sent only with an upload provider (config or convos-cli's variables)."""
+    from ..media import resolve_upload_settings
+
+    media = loaded.convos.media
+    limit = f"up to {media.max_bytes / (1024 * 1024):g} MB"
+    try:
+        settings = resolve_upload_settings(media, loaded.environ, loaded.convos.env)
+    except ConfigError as exc:
+        report.add("fail", "attachments", str(exc))
+        return
+    t = media.transcription
+    if t is not None and t.api_key_env and not loaded.environ.get(t.api_key_env, "").strip():
+        report.add("fail", "attachments", f"media.transcription: the variable {t.api_key_env} is not set")
+        return
+    if settings is None:
+        report.add(
+            "ok",
+            "attachments",
+            f"received ({limit}); the agent cannot send files: no upload provider "
+            "(set CONVOS_UPLOAD_PROVIDER, or channels.convos.media.provider)",
+        )
+        return
+    where = {
+        "s3": f"s3 bucket {settings.bucket} at {settings.endpoint}, public URL {settings.public_url}",
+        "convos-api": f"convos-api at {settings.api_base_url}",
+        "pinata": f"pinata, gateway {settings.public_url}",
+    }[settings.provider]
+    report.add("ok", "attachments", f"received and sent ({limit}) through {where}")
 
 
 async def check_gateway(report: Report, loaded: LoadedConfig) -> None:
