@@ -23,6 +23,8 @@ from ..agents.chat_server import ChatServer, Reply
 from .fakes import FakeNetwork
 from .test_pipeline import ALICE, OWNER, Rig
 
+OWNER_INBOX = OWNER
+
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
@@ -170,3 +172,18 @@ async def test_a_strangers_photo_is_never_fetched(rig: Rig) -> None:
         assert server.requests == []
     assert rig.agent.turns == []
     assert any("Pairing code" in t for t in rig.texts(room, me))
+
+
+async def test_an_owner_command_after_a_photo_is_not_its_caption(rig: Rig) -> None:
+    await rig.start(dm_policy="open", caption_window=1.0)
+    assert rig.gateway is not None
+    rig.gateway.media = media_for()
+    async with ChatServer() as server:
+        await rig.owner_room.publish_as(OWNER_INBOX, await serve_photo(server))
+        await rig.owner_room.publish_as(OWNER_INBOX, out.Text("approve ABCD2345"))
+        await rig.settle()
+    (turn,) = rig.agent.turns  # the photo alone
+    assert turn.text == "" and len(turn.attachments) == 1
+    assert any(
+        "No pending pairing request has the code ABCD2345" in t for t in rig.texts(rig.owner_room, rig.me)
+    )

@@ -158,7 +158,9 @@ class Pipeline:
             if event.kind is EventKind.ATTACHMENT:
                 following = await self._next(lane, self.gw.settings.caption_window)
                 if following is not None:
-                    merged = merge_caption(event, following)
+                    # an owner's command right after a photo is a command, not a caption
+                    command = _APPROVE.match(following.text or "") is not None
+                    merged = None if command else merge_caption(event, following)
                     event, carried = (merged, None) if merged is not None else (event, following)
             try:
                 # Node outages are waited out (sends fail while it is down); anything else is
