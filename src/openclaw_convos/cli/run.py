@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..agents.base import Agent
-from ..errors import ConvosError
+from ..errors import ConfigError, ConvosError
 from ..gateway.config import LoadedConfig, update_convos_config
 from ..gateway.metrics import GatewayMetrics, HttpEndpoint, parse_listen_address
 from .console import Console
@@ -33,6 +33,51 @@ async def _record_owner_conversation(loaded: LoadedConfig, conversation_id: str)
         update_convos_config, loaded.paths.config_path, {"ownerConversationId": conversation_id}
     )
     log.info("owner conversation %s saved to %s", conversation_id, loaded.paths.config_path)
+
+
+OWNER_CONFIG_RETRY_SECONDS = 10.0
+OWNER_FACT = "owner_conversation_id"
+
+
+class _OwnerRecord:
+    """A pending owner join completed while running: the facts go to the state database first
+    (the owner, the owner conversation), then to the config file. A config that cannot be written
+    at that moment (being edited, unreadable) is retried every 10 s while the gateway serves on;
+    the owner conversation is never lost with it."""
+
+    def __init__(self, loaded: LoadedConfig, *, saved: bool) -> None:
+        self.loaded = loaded
+        self.saved = saved
+        self.promoted = saved
+        self._next_try = 0.0
+        self._warned = False
+
+    async def step(self, gateway: Gateway) -> None:
+        conversation_id = gateway.owner_conversation_id
+        if self.saved or not conversation_id:
+            return
+        if not self.promoted:
+            await _promote_owner(gateway)
+            await gateway.state.set_activity(OWNER_FACT, conversation_id)
+            self.promoted = True
+        if time.monotonic() < self._next_try:
+            return
+        try:
+            await _record_owner_conversation(self.loaded, conversation_id)
+        except ConfigError as exc:
+            self._next_try = time.monotonic() + OWNER_CONFIG_RETRY_SECONDS
+            if not self._warned:
+                self._warned = True
+                log.error(
+                    "the owner conversation %s is joined and kept in the state database, but %s cannot "
+                    "be written (%s); still serving, retrying every %.0f s",
+                    conversation_id,
+                    self.loaded.paths.config_path,
+                    exc,
+                    OWNER_CONFIG_RETRY_SECONDS,
+                )
+            return
+        self.saved = True
 
 
 async def _promote_owner(gateway: Gateway) -> None:
@@ -79,6 +124,11 @@ async def cmd_run(args: argparse.Namespace) -> int:
             endpoint.start()
             console.say(f"Health and metrics on {endpoint.url} (/healthz, /readyz, /metrics)")
         gateway = open_gateway(loaded, agent)
+        if not loaded.convos.owner_conversation_id and not gateway.owner_conversation_id:
+            # learned by an earlier run whose config write failed (see _OwnerRecord)
+            known = await gateway.state.activity_value(OWNER_FACT)
+            if known:
+                gateway.owner_conversation_id = known
         console.say(
             f"Starting the Convos gateway (env {loaded.convos.env}, node {loaded.convos.endpoint().url})…"
         )
@@ -101,7 +151,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
                 console.warn(f"{key}: {problem}")
             server = ControlServer(control_dir(loaded.paths), gateway, loaded)
             control = asyncio.create_task(server.serve(stop), name="convos:control")
-            owner_saved = loaded.convos.owner_conversation_id is not None
+            owner = _OwnerRecord(loaded, saved=loaded.convos.owner_conversation_id is not None)
             owner_changed = asyncio.Event()
             unsubscribe = gateway.ownership.on_change(lambda _ownership: owner_changed.set())
             if gateway.owner_conversation_id:
@@ -115,12 +165,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
                         {stopped, control, changed}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED
                     )
                     changed.cancel()
-                    if owner_changed.is_set():
-                        owner_changed.clear()
-                        if not owner_saved and gateway.owner_conversation_id:
-                            await _promote_owner(gateway)
-                            await _record_owner_conversation(loaded, gateway.owner_conversation_id)
-                            owner_saved = True
+                    owner_changed.clear()
+                    await owner.step(gateway)  # cheap once saved; retries a config write that failed
                 if control.done() and not control.cancelled():
                     control.result()  # raise what ended it
             finally:

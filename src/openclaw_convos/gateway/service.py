@@ -181,8 +181,10 @@ async def configure_with_invite(
         stored = store.update(stored, conversation_id=result.conversation_id, invite_slug=None)
         changes["ownerConversationId"] = result.conversation_id
         await _record_owner(loaded, invite.payload.creator_inbox_id)
+        await _record_owner_fact(loaded, result.conversation_id)
     elif result.status is JoinStatus.PENDING:
         await _record_pending_owner(loaded, stored.id, invite.payload.creator_inbox_id)
+        await _record_owner_fact(loaded, "")  # a new owner conversation is on its way
     if save and result.status is not JoinStatus.REFUSED:
         await asyncio.to_thread(
             update_convos_config, loaded.paths.config_path, changes, state_dir=loaded.paths.state_dir
@@ -198,6 +200,16 @@ async def _record_owner(loaded: LoadedConfig, inbox_id: str) -> None:
     state = GatewayState.open(loaded.paths.store_path)
     try:
         await state.add_owner(inbox_id)
+    finally:
+        state.close()
+
+
+async def _record_owner_fact(loaded: LoadedConfig, conversation_id: str) -> None:
+    """The owner conversation as the state database knows it (``run`` falls back on it when the
+    config could not be written; "" when a set-up replaces it)."""
+    state = GatewayState.open(loaded.paths.store_path)
+    try:
+        await state.set_activity("owner_conversation_id", conversation_id)
     finally:
         state.close()
 
