@@ -19,11 +19,12 @@ from openclaw_convos.agents import AgentReply, AgentTurn
 from openclaw_convos.agents.base import render_history_text
 from openclaw_convos.agents.command import CommandAgent
 from openclaw_convos.agents.openai_compat import OpenAICompatibleAgent
+from openclaw_convos.errors import StateError
 from openclaw_convos.gateway.access import DmPolicy
 from openclaw_convos.gateway.identities import IdentityStore, StoredIdentity
 from openclaw_convos.gateway.pairing import PairingStore
 from openclaw_convos.gateway.runtime import APOLOGY, Gateway, GatewaySettings
-from openclaw_convos.gateway.state import GatewayState, RecordState
+from openclaw_convos.gateway.state import GatewayState, Plan, RecordState
 from openclaw_convos.gateway.wire import normalize
 from openclaw_convos.xmtp import Endpoint
 from openclaw_convos.xmtp import outbound as out
@@ -446,3 +447,32 @@ async def test_a_failed_start_closes_what_it_opened(rig: Rig) -> None:
         await rig.start()
     assert all(client.closed for client in rig.net.clients.values())
     rig.gateway = None
+
+
+async def test_a_crash_between_the_pairing_request_and_its_record_still_sends_the_code(rig: Rig) -> None:
+    """The pairing store and the state database are two stores: the request is written first.
+    If the decision is not recorded (a crash, a failed write), the next attempt finds the
+    request made for this very message and sends its code, once."""
+    me, room = rig.identity(ALICE)
+    gateway = await rig.start(dm_policy="pairing")
+    original = gateway.state.commit
+    calls = 0
+
+    async def commit_fails_once(plan: Plan) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise StateError("disk I/O error (simulated)")
+        await original(plan)
+
+    gateway.state.commit = commit_fails_once  # type: ignore[method-assign]
+    await rig.say(room, ALICE, "hello")
+    assert rig.texts(room, me) == [] and len(await rig.pairing.list_pending()) == 1
+    gateway.state.commit = original  # type: ignore[method-assign]
+    await rig.restart(dm_policy="pairing")  # the catch-up reads the message again
+    await rig.settle()
+    codes = [t for t in rig.texts(room, me) if "Pairing code" in t]
+    assert len(codes) == 1
+    assert len(rig.texts(rig.owner_room, rig.me)) == 1
+    [pending] = await rig.pairing.list_pending()
+    assert pending.code in codes[0]

@@ -225,3 +225,28 @@ async def test_restart_answers_what_arrived_meanwhile_exactly_once(world: World)
     expected = ["before", "while down 0", "while down 1", "while down 2", "after"]
     assert [a for a in answers if a in expected] == expected  # each once, in order
     assert [t.text for t in agent.turns] == expected
+
+
+async def test_the_agent_gets_inbox_ids_and_display_names_apart(world: World) -> None:
+    """A member with a display name reaches the agent as (inbox id, name), in the turn and in history."""
+    alice = await world.user("Alexandra Wonderland")
+    room = await alice.create_conversation("Alice & agent")
+    result = await configure_with_invite(world.load(), alice.invite(room), timeout=30)
+    assert result.join.status is JoinStatus.JOINED, result.join.message
+    agent = RecordingAgent(reply="noted")
+    async with open_gateway(world.load(), agent) as gateway:
+        agent_inbox = gateway.hosts[next(iter(gateway.hosts))].client.inbox_id
+        await alice.say(room.id, "hello")
+        await alice.wait_for(lambda s: s.sender_inbox_id == agent_inbox and s.text == "noted")
+        await alice.say(room.id, "again")
+        await alice.wait_for(lambda s: len(alice.texts_from(agent_inbox, room.id)) >= 2)
+        await gateway.idle()
+    first, second = agent.turns
+    assert (first.sender_inbox_id, first.sender_name) == (alice.inbox_id, "Alexandra Wonderland")
+    assert (second.sender_inbox_id, second.sender_name) == (alice.inbox_id, "Alexandra Wonderland")
+    [earlier] = [h for h in second.history if h.role == "user"]
+    assert (earlier.sender_inbox_id, earlier.sender_name, earlier.text) == (
+        alice.inbox_id,
+        "Alexandra Wonderland",
+        "hello",
+    )

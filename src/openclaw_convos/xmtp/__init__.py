@@ -5,6 +5,7 @@ from .client import BackendPool, XmtpClient, XmtpConversation, ethereum_address,
 from .endpoints import ENV_URLS, Endpoint, resolve_endpoint
 from .stream import MessageStream
 from .types import (
+    Consent,
     ContentTypeId,
     ConversationKind,
     Identity,
@@ -18,6 +19,7 @@ from .types import (
 __all__ = [
     "ENV_URLS",
     "BackendPool",
+    "Consent",
     "ContentTypeId",
     "ConversationKind",
     "EncryptedAttachment",

@@ -22,7 +22,7 @@ from .endpoints import Endpoint
 from .errors import map_ffi_error
 from .outbound import Outbound
 from .outbound import encode as encode_outbound
-from .types import NONCE, ConversationKind, Identity, InboxState, Member, MessageKind, XmtpMessage
+from .types import NONCE, Consent, ConversationKind, Identity, InboxState, Member, MessageKind, XmtpMessage
 
 log = logging.getLogger("openclaw_convos.xmtp")
 T = TypeVar("T")
@@ -238,18 +238,18 @@ class XmtpConversation:
     def is_super_admin(self, inbox_id: str) -> bool:
         return bool(self._raw.is_super_admin(inbox_id))
 
-    def consent(self) -> str:
+    def consent(self) -> Consent:
         state = self._raw.consent_state()
-        return {ffi.FfiConsentState.ALLOWED: "allowed", ffi.FfiConsentState.DENIED: "denied"}.get(
-            state, "unknown"
+        return {ffi.FfiConsentState.ALLOWED: Consent.ALLOWED, ffi.FfiConsentState.DENIED: Consent.DENIED}.get(
+            state, Consent.UNKNOWN
         )
 
-    def set_consent(self, state: str) -> None:
+    def set_consent(self, state: Consent | str) -> None:
         value = {
-            "allowed": ffi.FfiConsentState.ALLOWED,
-            "denied": ffi.FfiConsentState.DENIED,
-            "unknown": ffi.FfiConsentState.UNKNOWN,
-        }[state]
+            Consent.ALLOWED: ffi.FfiConsentState.ALLOWED,
+            Consent.DENIED: ffi.FfiConsentState.DENIED,
+            Consent.UNKNOWN: ffi.FfiConsentState.UNKNOWN,
+        }[Consent(state)]
         try:
             self._raw.update_consent_state(value)
         except _LIBXMTP_ERRORS as exc:

@@ -13,6 +13,7 @@ from ..convos.encoded import ContentTypeId
 
 __all__ = [
     "NONCE",
+    "Consent",
     "ContentTypeId",
     "ConversationKind",
     "Identity",
@@ -63,6 +64,14 @@ class Identity:
 class MessageKind(enum.Enum):
     APPLICATION = "application"
     MEMBERSHIP_CHANGE = "membership_change"
+
+
+class Consent(enum.StrEnum):
+    """A conversation's consent state (a StrEnum: compares equal to its value)."""
+
+    ALLOWED = "allowed"
+    DENIED = "denied"
+    UNKNOWN = "unknown"
 
 
 class ConversationKind(enum.Enum):
