@@ -194,3 +194,18 @@ def test_a_corrupt_identity_file_is_reported_and_others_load(tmp_path: Path) -> 
     assert list(errors) == [bad.id] and bad.id in str(errors[bad.id])
     with pytest.raises(StateError):
         store.load("../escape")
+
+
+async def test_a_decision_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    """One transaction: a failure after the record's row leaves neither the record nor its sends."""
+    state = GatewayState.open(tmp_path / "s.sqlite")
+    await state.commit(_plan("m0", 1, "a"))
+    state.finished_soon("m0")
+    bad = _plan("m1", 2, "x", history=(HistoryItem("bogus", None, None, "t"),))  # type: ignore[arg-type]
+    with pytest.raises(sqlite3.IntegrityError):
+        await state.commit(bad)
+    assert await state.get("m1") is None and await state.outbox("m1") == []
+    assert (await state.counts()) == {"replying": 1}  # m0's finish was not written either...
+    await state.flush()
+    assert (await state.counts()) == {"done": 1}  # ...and is kept for the next write
+    state.close()

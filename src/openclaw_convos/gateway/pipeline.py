@@ -37,7 +37,7 @@ from .media import files_text, merge_caption, open_files, reply_files
 from .outbox import planned
 from .pairing import build_approval_notice, build_pairing_reply
 from .ports import ConversationPort
-from .state import HistoryItem, Plan, PlannedSend, RecordState, Role
+from .state import HistoryItem, Plan, PlannedSend, Prefetched, RecordState, Role
 
 if TYPE_CHECKING:
     from .runtime import Gateway, Host
@@ -58,6 +58,8 @@ class Context:
     sends: list[PlannedSend] = field(default_factory=list)
     history: list[HistoryItem] = field(default_factory=list)
     activity: list[tuple[str, str]] = field(default_factory=list)
+    known: Prefetched | None = None
+    """The record, sender name and history, read once by :meth:`Pipeline.claim`."""
     ignored: bool = False
     stop: bool = False
     """Nothing more to do for this message (steps after this one are skipped)."""
@@ -224,7 +226,11 @@ class Pipeline:
 
     async def claim(self, ctx: Context) -> None:
         """Skip what is finished; finish what was decided but not fully sent."""
-        record = await self.gw.state.get(ctx.event.message_id)
+        e = ctx.event
+        ctx.known = await self.gw.state.prefetch(
+            e.message_id, e.conversation_id, e.sender_inbox_id, self.gw.settings.history_limit
+        )
+        record = ctx.known.record
         if record is None or record.state is RecordState.RECEIVED:
             return
         ctx.stop = True
@@ -373,7 +379,11 @@ class Pipeline:
     async def turn(self, ctx: Context) -> None:
         """Ask the agent; its answer becomes the plan's sends and history (files first)."""
         event = ctx.event
-        sender_name = await self.gw.state.member_name(event.conversation_id, event.sender_inbox_id)
+        if ctx.known is None:
+            ctx.known = await self.gw.state.prefetch(
+                event.message_id, event.conversation_id, event.sender_inbox_id, self.gw.settings.history_limit
+            )
+        sender_name = ctx.known.sender_name
         reply = await self.run_agent(ctx, sender_name)
         user_text = " ".join(t for t in (files_text(ctx.files), turn_text(event)) if t)
         if user_text:
@@ -398,7 +408,7 @@ class Pipeline:
 
     async def run_agent(self, ctx: Context, sender_name: str | None) -> AgentReply:
         event, gw = ctx.event, self.gw
-        history = await gw.state.history(event.conversation_id, gw.settings.history_limit)
+        history = ctx.known.history if ctx.known is not None else ()
         items = tuple(
             AgentHistoryItem(
                 role="assistant" if h.role is Role.ASSISTANT else "user",

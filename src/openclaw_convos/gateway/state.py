@@ -233,6 +233,13 @@ class Plan:
         return RecordState.REPLYING if self.sends else self.final_state
 
 
+@dataclass(frozen=True, slots=True)
+class Prefetched:
+    record: InboundRecord | None
+    sender_name: str | None
+    history: tuple[HistoryItem, ...]
+
+
 class GatewayState:
     """Async access to the gateway's SQLite database."""
 
@@ -251,6 +258,31 @@ class GatewayState:
     async def get(self, message_id: str) -> InboundRecord | None:
         row = await self._db.fetchone("SELECT * FROM inbound WHERE message_id = ?", (message_id,))
         return _record(row) if row else None
+
+    async def prefetch(
+        self, message_id: str, conversation_id: str, sender_inbox_id: str, history_limit: int
+    ) -> Prefetched:
+        """What deciding a message reads, in one trip to the database thread: its record, the
+        sender's display name and the conversation's recent history."""
+
+        def work(c: sqlite3.Connection) -> Prefetched:
+            row = c.execute("SELECT * FROM inbound WHERE message_id = ?", (message_id,)).fetchone()
+            name = c.execute(
+                "SELECT display_name FROM members WHERE conversation_id = ? AND inbox_id = ?",
+                (conversation_id, sender_inbox_id),
+            ).fetchone()
+            rows = c.execute(
+                "SELECT role, sender_inbox_id, sender_name, text FROM history WHERE conversation_id = ?"
+                " ORDER BY id DESC LIMIT ?",
+                (conversation_id, history_limit),
+            ).fetchall()
+            return Prefetched(
+                _record(row) if row else None,
+                str(name["display_name"]) if name and name["display_name"] else None,
+                tuple(_history(r) for r in reversed(rows)),
+            )
+
+        return await self._db.run(work)
 
     async def commit(self, plan: Plan) -> None:
         """Record a decided message with its sends, history and activity: one transaction.
@@ -299,7 +331,11 @@ class GatewayState:
             )
             c.executemany(_SET_ACTIVITY, plan.activity)
 
-        await self._db.run(work)
+        try:
+            await self._db.transaction(work)
+        except BaseException:
+            self._finished[:0] = done  # not written: keep them for the next write
+            raise
 
     async def outbox(self, message_id: str) -> list[PlannedSend]:
         rows = await self._db.fetchall(
@@ -320,7 +356,11 @@ class GatewayState:
         if not self._finished:
             return
         done, self._finished = self._finished, []
-        await self._db.run(lambda c: _finish(c, done))
+        try:
+            await self._db.transaction(lambda c: _finish(c, done))
+        except BaseException:
+            self._finished[:0] = done
+            raise
 
     async def finish(self, message_id: str, state: RecordState = RecordState.DONE) -> None:
         await self._db.execute(
@@ -372,10 +412,7 @@ class GatewayState:
             " ORDER BY id DESC LIMIT ?",
             (conversation_id, limit),
         )
-        return tuple(
-            HistoryItem(Role(str(r["role"])), r["sender_inbox_id"], r["sender_name"], str(r["text"]))
-            for r in reversed(rows)
-        )
+        return tuple(_history(r) for r in reversed(rows))
 
     # -- owners --
     async def owners(self) -> set[str]:
@@ -473,7 +510,7 @@ class GatewayState:
     async def set_activities(self, items: list[tuple[str, str]]) -> None:
         """Several activity entries in one write."""
         if items:
-            await self._db.run(lambda c: c.executemany(_SET_ACTIVITY, items))
+            await self._db.transaction(lambda c: c.executemany(_SET_ACTIVITY, items))
 
     async def activity_value(self, key: str) -> str | None:
         """One activity entry (the whole table grows with the identities: two keys each)."""
@@ -491,6 +528,10 @@ def _finish(c: sqlite3.Connection, message_ids: list[str]) -> None:
         "UPDATE inbound SET state = final_state, updated_at = ? WHERE message_id = ? AND state = 'replying'",
         [(time.time(), m) for m in message_ids],
     )
+
+
+def _history(row: sqlite3.Row) -> HistoryItem:
+    return HistoryItem(Role(str(row["role"])), row["sender_inbox_id"], row["sender_name"], str(row["text"]))
 
 
 def _record(row: sqlite3.Row) -> InboundRecord:
