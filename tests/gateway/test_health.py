@@ -80,3 +80,11 @@ def test_conversation_problems() -> None:
         left = {**base, "members": frozenset({"agent"}), **change}
         assert conversation_problem("c" * 32, **left) is None  # type: ignore[arg-type]
     assert conversation_problem("c" * 32, **{**base, "expires_at_unix": int(NOW) + 60}) is None  # type: ignore[arg-type]
+
+
+def test_sweeps_are_spread_out() -> None:
+    from openclaw_convos.gateway.joindesk import sweep_delay
+
+    assert sweep_delay(300, True, lambda: 0.0) == 300 and sweep_delay(300, True, lambda: 0.999) < 1
+    assert sweep_delay(300, False, lambda: 0.0) == 225 and sweep_delay(300, False, lambda: 0.5) == 300
+    assert 374 < sweep_delay(300, False, lambda: 0.999) <= 375

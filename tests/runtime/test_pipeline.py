@@ -476,3 +476,26 @@ async def test_a_crash_between_the_pairing_request_and_its_record_still_sends_th
     assert len(rig.texts(rig.owner_room, rig.me)) == 1
     [pending] = await rig.pairing.list_pending()
     assert pending.code in codes[0]
+
+
+async def test_a_restart_catches_up_from_the_cursor_not_from_the_owner_history(rig: Rig) -> None:
+    # the owner identity's DM with the invite's creator holds only our own join request
+    dm = rig.net.group(rig.me, OWNER, dm=True)
+    await dm.publish_as(rig.me, out.Text("join request"))
+    await rig.start()
+    for n in range(20):
+        await rig.say(rig.owner_room, OWNER, f"message {n}")
+    assert len(rig.agent.turns) == 20
+    newest = rig.owner_room.messages_[-1].sent_at_ns
+    await rig.restart()
+    (stream,) = [s for s in rig.net.clients[rig.me].streams if s.state == "connected"]
+    # the catch-up starts at the owner conversation's cursor: nothing of the history is re-read
+    assert stream._since >= rig.owner_room.messages_[-2].sent_at_ns and stream.queue.empty()
+    assert stream._since <= newest
+    assert len(rig.agent.turns) == 20
+
+    # a message from someone else in a conversation without a cursor still counts
+    await dm.publish_as(OWNER, out.Text("hello in the DM"))
+    await rig.restart()
+    await rig.settle()
+    assert "hello in the DM" in [t.text for t in rig.agent.turns]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,16 @@ log = logging.getLogger("openclaw_convos.gateway.joins")
 
 SWEEP_SECONDS = 300.0
 """How often each creator identity sweeps its DMs for join requests (the live stream does the rest)."""
+SWEEP_JITTER = 0.25
+"""Each wait is the interval spread by +-25 %, the first one anywhere in (0, interval]: identities
+opened together do not all sweep (and hit the node) in the same second every 5 minutes."""
+
+
+def sweep_delay(interval: float, first: bool, rand: Callable[[], float] = random.random) -> float:
+    """The wait before a sweep: ``rand()`` in [0, 1) spreads it (see :data:`SWEEP_JITTER`)."""
+    if first:
+        return interval * (1.0 - rand())
+    return interval * (1.0 + SWEEP_JITTER * (2.0 * rand() - 1.0))
 
 
 class JoinDesk:
@@ -95,8 +106,10 @@ class JoinDesk:
         which is all a sweep would do (it cost two node requests and a read of every DM per
         identity at start-up).
         """
+        first = True
         while not stopping():
-            await asyncio.sleep(self.sweep_interval)
+            await asyncio.sleep(sweep_delay(self.sweep_interval, first))
+            first = False
             try:
                 outcomes = await self.creator(host).sweep()
                 if any(o.added for o in outcomes):

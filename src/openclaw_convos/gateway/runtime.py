@@ -30,7 +30,7 @@ from ..agents import Agent
 from ..errors import ConvosError
 from ..media.service import MediaService
 from ..retry import Backoff, retry
-from ..xmtp import Endpoint, MessageKind, XmtpMessage
+from ..xmtp import ConversationKind, Endpoint, MessageKind, XmtpMessage
 from ..xmtp import outbound as out
 from ..xmtp.factory import LibxmtpFactory
 from . import wire
@@ -44,7 +44,7 @@ from .ownership import Ownership
 from .pairing import PairingStore, build_approval_notice
 from .paths import StatePaths
 from .pipeline import APOLOGY, Pipeline
-from .ports import ClientFactory, ClientPort, StreamPort
+from .ports import ClientFactory, ClientPort, ConversationPort, StreamPort
 from .state import GatewayState
 
 __all__ = ["APOLOGY", "Gateway", "GatewaySettings", "Host"]
@@ -295,16 +295,26 @@ class Gateway:
         """Where catch-up starts: the oldest per-conversation cursor of this identity.
 
         A conversation without a cursor has had nothing handled yet, so everything since the
-        identity was made counts. Re-read messages that were handled are skipped by their record.
+        identity was made counts; except a DM with only our own messages in it (the owner
+        identity's DM with the invite's creator: our join request), which sets no bound. Before,
+        that DM made every restart re-read the whole owner history. A DM without a cursor counts
+        from just before its first message from someone else. Re-read messages that were handled
+        are skipped by their record.
         """
         created = int(stored.created_at * 1e9)
         ids = {c.id for c in await client.list_conversations()}
         if stored.conversation_id:
             ids.add(stored.conversation_id)
         cursors = await self.state.cursors(sorted(ids))
-        if not ids or len(cursors) < len(ids):
-            return created
-        return min(cursors.values())
+        bounds = list(cursors.values())
+        for conversation_id in sorted(ids - cursors.keys()):
+            conversation = client.conversation(conversation_id)
+            if conversation is None or conversation.kind is not ConversationKind.DM:
+                return created  # a group, or not in the local database yet
+            first = await _first_from_others(conversation, client.inbox_id, created)
+            if first is not None:
+                bounds.append(max(created, first - 1))
+        return min(bounds) if bounds else created
 
     async def run_until_stopped(self, stop: asyncio.Event) -> None:
         await stop.wait()
@@ -500,3 +510,24 @@ class Gateway:
                 raise TimeoutError("the gateway did not become idle")
             await asyncio.sleep(0.05)
         await self.state.flush()
+
+
+_FIRST_PAGE = 50
+_FIRST_PAGES = 20
+
+
+async def _first_from_others(conversation: ConversationPort, own_inbox_id: str, after_ns: int) -> int | None:
+    """When someone else first wrote in ``conversation`` after ``after_ns`` (None: nobody did).
+
+    Reads pages of the local database; past ``_FIRST_PAGES`` pages of our own messages it gives
+    up and answers ``after_ns`` (read everything, as before)."""
+    since = after_ns
+    for _page in range(_FIRST_PAGES):
+        page = await conversation.messages(after_ns=since, limit=_FIRST_PAGE)
+        for message in page:
+            if message.sender_inbox_id != own_inbox_id:
+                return message.sent_at_ns
+        if len(page) < _FIRST_PAGE:
+            return None
+        since = page[-1].sent_at_ns
+    return after_ns
