@@ -13,7 +13,6 @@ import hashlib
 import logging
 import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -27,7 +26,6 @@ from openclaw_convos.media.config import resolve_upload_settings
 from openclaw_convos.media.localstore import LocalObjectStore
 from openclaw_convos.media.service import MediaService
 from openclaw_convos.media.upload import build_uploader
-from openclaw_convos.simuser import SimulatedUser
 from openclaw_convos.xmtp import attachments as xa
 
 from ..agents.chat_server import ChatServer, Reply, completion
@@ -127,7 +125,7 @@ async def test_openai_backend_sees_the_image_and_its_caption_in_one_message(
     (message,) = [m for m in request.json()["messages"] if m["role"] == "user"]
     text, image = message["content"]
     assert "what is this?" in text["text"] and "cat.png" in text["text"]
-    assert image["image_url"]["url"].endswith(__import__("base64").b64encode(PICTURE.content).decode())
+    assert image["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(PICTURE.content).decode()
 
 
 async def test_a_tampered_file_is_a_note_for_the_agent_and_the_gateway_goes_on(
@@ -176,7 +174,3 @@ async def test_a_strangers_attachment_is_never_downloaded(world: World, store: L
         assert trap.requests == []  # nothing was fetched for the stranger
         await alice.say(_room, "are you alive?")
         await alice.wait_for(lambda s: s.text == "are you alive?" and s.sender_inbox_id != alice.inbox_id)
-
-
-async def _unused(user: SimulatedUser, path: Path) -> None:  # pragma: no cover - keeps imports honest
-    del user, path
