@@ -149,6 +149,8 @@ class Gateway:
         self.media = media
         """Opens inbound attachments and uploads the agent's files; None: described, not opened."""
         self.hosts: dict[str, Host] = {}
+        self._conversation_hosts: dict[str, Host] = {}
+        """Which identity a conversation's messages came to (the outbox routes by it)."""
         self.problems: dict[str, str] = {}
         self.tasks = Tasks()
         self.ownership = Ownership(state, settings.owner_conversation_id)
@@ -388,6 +390,7 @@ class Gateway:
         event = wire.normalize(message, host.stored.id, self._is_dm(host, message.conversation_id))
         if event is None or event.kind is EventKind.IGNORED:
             return
+        self._conversation_hosts.setdefault(message.conversation_id, host)
         self.pipeline.enqueue(event)
 
     async def handle(self, event: Inbound) -> None:
@@ -434,6 +437,9 @@ class Gateway:
     # ------------------------------------------------------------------ lookups and status
 
     def host_for_conversation(self, conversation_id: str) -> Host | None:
+        known = self._conversation_hosts.get(conversation_id)
+        if known is not None and self.hosts.get(known.stored.id) is known:
+            return known
         for host in self.hosts.values():
             if host.stored.conversation_id == conversation_id:
                 return host

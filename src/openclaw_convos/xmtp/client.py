@@ -443,6 +443,10 @@ class XmtpClient:
         self.inbox_id = str(raw.inbox_id())
         self.installation_id = _hex(raw.installation_id())
         self._probe_api: ffi.XmtpApiClient | None = None
+        self._conversations: dict[str, XmtpConversation] = {}
+        """Conversations looked up before: a lookup is a blocking query of libxmtp's database
+        (~0.3 ms), and the gateway looks one up several times per message. The handle reads the
+        conversation's state from the database on every call, so keeping it is safe."""
 
     def __repr__(self) -> str:
         return f"XmtpClient(inbox={self.inbox_id[:12]}…, db={self.identity.db_path.name})"
@@ -621,17 +625,24 @@ class XmtpClient:
         except _LIBXMTP_ERRORS as exc:
             raise map_ffi_error(exc, "list conversations") from exc
         out = [XmtpConversation(item.conversation()) for item in items]
-        return [c for c in out if c.kind is not ConversationKind.OTHER]
+        known = [c for c in out if c.kind is not ConversationKind.OTHER]
+        for conversation in known:
+            self._conversations.setdefault(conversation.id, conversation)
+        return known
 
     def conversation(self, conversation_id: str) -> XmtpConversation | None:
         """A locally known conversation by hex id, or None."""
+        cached = self._conversations.get(conversation_id)
+        if cached is not None:
+            return cached
         try:
             raw = self._raw.conversation(bytes.fromhex(conversation_id))
         except ValueError:
             return None
         except _LIBXMTP_ERRORS:
             return None
-        return XmtpConversation(raw)
+        conversation = self._conversations[conversation_id] = XmtpConversation(raw)
+        return conversation
 
     async def find_or_create_dm(self, inbox_id: str) -> XmtpConversation:
         raw = await call(
