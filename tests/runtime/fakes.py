@@ -112,6 +112,11 @@ class ConversationView:
     def is_active(self) -> bool:
         return self._inbox_id in self._c.member_ids
 
+    async def leave(self) -> None:
+        await asyncio.sleep(0)
+        if self._inbox_id in self._c.member_ids:
+            self._c.member_ids.remove(self._inbox_id)
+
 
 class FakeStream:
     def __init__(self, client: FakeClient, since_ns: int | None) -> None:
@@ -225,11 +230,12 @@ class FakeNetwork:
                         stream.queue.put_nowait(message)
 
     def sent_to(self, conversation_id: str, sender: str | None = None) -> list[out.Outbound]:
-        """What was sent in a conversation, without profile updates and typing indicators."""
+        """What was sent in a conversation, without profile updates and presence (typing, thinking,
+        read receipts)."""
         return [
             s.item
             for s in self.sent
             if s.conversation_id == conversation_id
             and (sender is None or s.sender == sender)
-            and not isinstance(s.item, out.ProfileUpdate | out.Typing)
+            and not isinstance(s.item, out.ProfileUpdate | out.Typing | out.Thinking | out.ReadReceipt)
         ]

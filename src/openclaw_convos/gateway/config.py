@@ -166,6 +166,8 @@ class ConvosConfig:
     history_limit: int | None = None
     dm_history_limit: int | None = None
     reaction_level: ReactionLevel = "minimal"
+    read_receipts: bool = True
+    """Our addition: send a read receipt for each message the agent answered."""
     system_prompt: str | None = None
     media: MediaConfig = field(default_factory=MediaConfig)
     """Attachments: limits, upload provider, transcription (:mod:`openclaw_convos.media.config`)."""
@@ -405,6 +407,7 @@ _FIELDS: dict[str, tuple[str, Callable[[object, str], Any]]] = {
     "historyLimit": ("history_limit", _optional_int(0)),
     "dmHistoryLimit": ("dm_history_limit", _optional_int(0)),
     "reactionLevel": ("reaction_level", _choice(REACTION_LEVELS)),
+    "readReceipts": ("read_receipts", _bool),
     "systemPrompt": ("system_prompt", _optional_str),
     "media": ("media", parse_media_config),
 }

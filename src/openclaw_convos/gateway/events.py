@@ -14,6 +14,7 @@ class EventKind(enum.Enum):
     ATTACHMENT = "attachment"
     PROFILE = "profile"  # a member's profile update or a profile snapshot
     JOIN_REQUEST = "join_request"  # a Convos join request (typed or as a plain-text slug)
+    EXPLODE = "explode"  # Convos ExplodeSettings: the conversation ends at ``explode_at``
     IGNORED = "ignored"  # read receipts, typing indicators, group updates, unknown types
 
 
@@ -40,3 +41,5 @@ class Inbound:
     captions: tuple[tuple[str, int], ...] = ()
     """(message id, sent at) of text messages merged into this attachment event as its caption
     (``text`` holds their text); each is recorded as handled together with this one."""
+    timezones: tuple[tuple[str, str], ...] = ()  # (inbox id, IANA zone) from profile metadata
+    explode_at: float | None = None  # Unix seconds

@@ -1,6 +1,6 @@
 """The inbound pipeline: each message goes through ordered steps with one signature.
 
-``claim -> route -> command -> admit -> media -> turn``, each ``async def step(ctx) -> None``: a step
+``claim -> route -> command -> gate -> admit -> media -> turn``, each ``async def step(ctx) -> None``: a step
 adds to the message's plan (sends, history, activity) or ends the message (``ctx.stop``). Then
 the plan is written in one transaction and its sends go out through the :class:`Outbox`. Steps
 can be replaced (a bridge that hands turns to another agent runtime swaps ``admit`` and
@@ -33,10 +33,13 @@ from ..xmtp import outbound as out
 from .access import Action, decide
 from .chunking import chunk_text
 from .events import EventKind, Inbound
+from .groups import ConversationKind, GroupAction, decide_group, mentions
+from .history import history_limit_for
 from .media import files_text, merge_caption, open_files, reply_files
 from .outbox import planned
 from .pairing import build_approval_notice, build_pairing_reply
 from .ports import ConversationPort
+from .reactions import ACK_EMOJI, reaction_rules
 from .state import HistoryItem, Plan, PlannedSend, Prefetched, RecordState, Role
 
 if TYPE_CHECKING:
@@ -45,6 +48,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("openclaw_convos.gateway")
 
 APOLOGY = "Sorry, I could not answer that just now. Please try again in a moment."
+THINKING_LABEL = "Thinking…"
+THOUGHT_LABEL = "Thought about it"
 _APPROVE = re.compile(r"^\s*/?approve\s+([A-Za-z0-9]{6,12})\s*$", re.IGNORECASE)
 
 
@@ -102,7 +107,16 @@ class _Lane:
 class Pipeline:
     def __init__(self, gateway: Gateway) -> None:
         self.gw = gateway
-        self.steps: list[Step] = [self.claim, self.route, self.command, self.admit, self.media, self.turn]
+        self.steps: list[Step] = [
+            self.claim,
+            self.route,
+            self.command,
+            self.gate,
+            self.admit,
+            self.media,
+            self.turn,
+        ]
+        self.reactions = reaction_rules(gateway.settings.reaction_level)
         self._lanes: dict[str, _Lane] = {}
         self._turns = asyncio.Semaphore(gateway.settings.max_concurrent_turns)
         self._latest_other_ns: dict[str, int] = {}
@@ -228,7 +242,7 @@ class Pipeline:
         """Skip what is finished; finish what was decided but not fully sent."""
         e = ctx.event
         ctx.known = await self.gw.state.prefetch(
-            e.message_id, e.conversation_id, e.sender_inbox_id, self.gw.settings.history_limit
+            e.message_id, e.conversation_id, e.sender_inbox_id, self.history_limit(ctx)
         )
         record = ctx.known.record
         if record is None or record.state is RecordState.RECEIVED:
@@ -240,7 +254,12 @@ class Pipeline:
     async def route(self, ctx: Context) -> None:
         """Profiles and join requests are not for the agent; reactions only to our messages."""
         event, state = ctx.event, self.gw.state
+        if event.conversation_id in self.gw.explosions.exploded:
+            ctx.decide(ignored=True)  # it ended; we left
+            return
         if event.kind is EventKind.PROFILE:
+            for inbox_id, zone in event.timezones:
+                await state.set_activity(timezone_key(event.conversation_id, inbox_id), zone)
             for inbox_id, name, image in event.profiles:
                 await state.set_member_name(
                     event.conversation_id,
@@ -258,14 +277,27 @@ class Pipeline:
             await state.advance_cursor(event.conversation_id, event.sent_at_ns)
             ctx.stop = True
             return
+        if event.kind is EventKind.EXPLODE:
+            # only the conversation's creator (its super admin) can end it, as in the Convos app
+            if not event.is_dm and event.explode_at is not None:
+                members = await ctx.conversation.members()
+                if any(m.inbox_id == event.sender_inbox_id and m.role == "super_admin" for m in members):
+                    await self.gw.explosions.schedule(event.conversation_id, event.explode_at)
+                else:
+                    log.info(
+                        "explode notice in %s from %s ignored: not the conversation's creator",
+                        event.conversation_id,
+                        event.sender_inbox_id[:12],
+                    )
+            await state.advance_cursor(event.conversation_id, event.sent_at_ns)
+            ctx.stop = True
+            return
         ctx.activity.append(("last_inbound_at", self.gw.now_iso()))
         if event.kind is EventKind.REACTION:
+            # reactionLevel: which reactions are turns (minimal: added to our messages)
             target = ctx.host.client.message(event.reaction_target_id or "")
-            if (
-                target is None
-                or target.sender_inbox_id != ctx.host.client.inbox_id
-                or not event.reaction_added
-            ):
+            on_ours = target is not None and target.sender_inbox_id == ctx.host.client.inbox_id
+            if not self.reactions.reaction_is_turn(added=event.reaction_added, on_agent_message=on_ours):
                 ctx.decide(ignored=True)
 
     async def command(self, ctx: Context) -> None:
@@ -292,6 +324,57 @@ class Pipeline:
                 ctx.send(conversation_id, out.Text(build_approval_notice(approved.id)))
         ctx.sends[:0] = [planned(event.conversation_id, item) for item in await self._answer(ctx, answer)]
         ctx.decide()
+
+    def history_limit(self, ctx: Context) -> int:
+        """``historyLimit``, or ``dmHistoryLimit`` in an XMTP DM."""
+        settings = self.gw.settings
+        return history_limit_for(
+            self.kind_of(ctx),
+            history_limit=settings.history_limit,
+            dm_history_limit=settings.dm_history_limit,
+        )
+
+    def kind_of(self, ctx: Context) -> ConversationKind:
+        event = ctx.event
+        if event.is_dm:
+            return ConversationKind.DM
+        if event.conversation_id == self.gw.ownership.conversation_id:
+            return ConversationKind.OWNER
+        return ConversationKind.GROUP
+
+    async def gate(self, ctx: Context) -> None:
+        """Group policy (groupPolicy, groups, groupAllowFrom, requireMention) before dmPolicy."""
+        event, host = ctx.event, ctx.host
+        reply_to = host.client.message(event.reply_to_id) if event.reply_to_id else None
+        decision = decide_group(
+            self.gw.settings.group_rules,
+            kind=self.kind_of(ctx),
+            conversation_id=event.conversation_id,
+            sender_inbox_id=event.sender_inbox_id,
+            is_owner=self.gw.ownership.is_owner(event.sender_inbox_id),
+            configured=host.stored.conversation_id == event.conversation_id,
+            mentioned=event.kind is EventKind.REACTION
+            or mentions(
+                event.text,
+                self.gw.settings.display_name,
+                reply_to_sender=reply_to.sender_inbox_id if reply_to is not None else None,
+                agent_inbox_id=host.client.inbox_id,
+            ),
+        )
+        if decision.passes:
+            return
+        if decision.action is GroupAction.CONTEXT_ONLY and event.text:
+            # not for the agent now, but what it will see with the next mention (OpenClaw's
+            # "pending-only" history, bounded by historyLimit)
+            name = ctx.known.sender_name if ctx.known is not None else None
+            ctx.history.append(HistoryItem(Role.USER, event.sender_inbox_id, name, turn_text(event)))
+        log.info(
+            "message %s in %s not for the agent: %s",
+            event.message_id,
+            event.conversation_id,
+            decision.reason.value,
+        )
+        ctx.decide(ignored=True)
 
     async def admit(self, ctx: Context) -> None:
         """The access decision; a stranger under ``pairing`` gets a code and the owner is told."""
@@ -381,7 +464,7 @@ class Pipeline:
         event = ctx.event
         if ctx.known is None:
             ctx.known = await self.gw.state.prefetch(
-                event.message_id, event.conversation_id, event.sender_inbox_id, self.gw.settings.history_limit
+                event.message_id, event.conversation_id, event.sender_inbox_id, self.history_limit(ctx)
             )
         sender_name = ctx.known.sender_name
         reply = await self.run_agent(ctx, sender_name)
@@ -400,10 +483,12 @@ class Pipeline:
             ctx.activity.append(("last_reply_at", self.gw.now_iso()))
         for item in sends:
             ctx.send(event.conversation_id, item)
-        if reply.react:
+        if reply.react and self.reactions.agent_reactions:
             ctx.send(
                 event.conversation_id, out.Reaction(event.message_id, event.sender_inbox_id, reply.react)
             )
+        if self.gw.settings.read_receipts and ctx.sends:
+            ctx.send(event.conversation_id, out.ReadReceipt())  # we read (and answered) it
         ctx.decide()
 
     async def run_agent(self, ctx: Context, sender_name: str | None) -> AgentReply:
@@ -436,12 +521,23 @@ class Pipeline:
             reaction=event.reaction,
             history=items,
             attachments=ctx.files,
+            sender_timezone=await gw.state.activity_value(
+                timezone_key(event.conversation_id, event.sender_inbox_id)
+            ),
+            reaction_guidance=self.reactions.guidance,
         )
+        if self.reactions.ack:
+            try:
+                await ctx.conversation.publish(
+                    out.Reaction(event.message_id, event.sender_inbox_id, ACK_EMOJI)
+                )
+            except ConvosError as exc:
+                log.debug("ack reaction not sent: %s", exc)
         self.turns_started += 1
         async with self._turns:
             typing_sent = asyncio.Event()
             typing_task = (
-                asyncio.create_task(self._typing_soon(ctx.conversation, typing_sent))
+                asyncio.create_task(self._typing_soon(ctx.conversation, typing_sent, event.message_id))
                 if gw.settings.typing_indicator
                 else None
             )
@@ -468,23 +564,31 @@ class Pipeline:
                     with contextlib.suppress(asyncio.CancelledError):
                         await typing_task
                     if typing_sent.is_set():
-                        await self._typing(ctx.conversation, False)
+                        await self._typing(ctx.conversation, False, event.message_id)
 
-    async def _typing_soon(self, conversation: ConversationPort, sending: asyncio.Event) -> None:
+    async def _typing_soon(
+        self, conversation: ConversationPort, sending: asyncio.Event, message_id: str
+    ) -> None:
         """After ``typing_delay``, show the typing indicator (``sending`` is set before it goes out)."""
         await asyncio.sleep(self.gw.settings.typing_delay)
         sending.set()
-        await self._typing(conversation, True)
+        await self._typing(conversation, True, message_id)
 
-    async def _typing(self, conversation: ConversationPort, active: bool) -> None:
-        try:
-            await conversation.publish(out.Typing(active))
-        except ConvosError as exc:
-            log.debug("typing indicator not sent: %s", exc)
+    async def _typing(self, conversation: ConversationPort, active: bool, message_id: str) -> None:
+        """Typing on/off, and (as the Convos app shows agents) thinking start/stop about the message."""
+        items: list[out.Outbound] = [out.Typing(active)]
+        if self.gw.settings.thinking_indicator:
+            items.append(out.Thinking(active, message_id, THINKING_LABEL if active else THOUGHT_LABEL))
+        for item in items:
+            try:
+                await conversation.publish(item)
+            except ConvosError as exc:
+                log.debug("%s indicator not sent: %s", type(item).__name__.lower(), exc)
 
     async def _answer(self, ctx: Context, text: str | None) -> list[out.Outbound]:
         """``text`` as chunks; the first quotes the message when that helps."""
-        chunks = chunk_text(text, self.gw.settings.text_chunk_limit) if text else []
+        settings = self.gw.settings
+        chunks = chunk_text(text, settings.text_chunk_limit, mode=settings.chunk_mode) if text else []
         if not chunks:
             return []
         event = ctx.event
@@ -512,6 +616,11 @@ def _decode(content: bytes) -> xc.StandardContent | None:
         return xc.decode_standard(content)
     except ConvosError:
         return None
+
+
+def timezone_key(conversation_id: str, inbox_id: str) -> str:
+    """Where a member's profile time zone is kept (the state's activity table)."""
+    return f"tz:{conversation_id}:{inbox_id.lower()}"
 
 
 def turn_text(event: Inbound) -> str:

@@ -43,6 +43,8 @@ class ConversationPort(Protocol):
         """False once we were removed from the conversation."""
         ...
 
+    async def leave(self) -> None: ...
+
 
 class ClientPort(Protocol):
     @property

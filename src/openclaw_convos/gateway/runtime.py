@@ -21,7 +21,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,10 @@ from ..xmtp import outbound as out
 from ..xmtp.factory import LibxmtpFactory
 from . import wire
 from .access import DmPolicy
+from .chunking import ChunkMode
 from .events import EventKind, Inbound
+from .explosions import Explosions
+from .groups import GroupRules
 from .identities import IdentityStore, StoredIdentity
 from .joindesk import SWEEP_SECONDS, JoinDesk
 from .lock import GatewayLock
@@ -45,6 +48,7 @@ from .pairing import PairingStore, build_approval_notice
 from .paths import StatePaths
 from .pipeline import APOLOGY, Pipeline
 from .ports import ClientFactory, ClientPort, ConversationPort, StreamPort
+from .reactions import ReactionLevel
 from .state import GatewayState
 
 __all__ = ["APOLOGY", "Gateway", "GatewaySettings", "Host"]
@@ -68,7 +72,17 @@ class GatewaySettings:
     display_name: str = "OpenClaw"
     turn_timeout: float = 120.0
     max_concurrent_turns: int = 8
-    history_limit: int = 20
+    history_limit: int | None = None
+    """``historyLimit`` (None: 20); ``dm_history_limit`` for XMTP DMs (None: ``history_limit``)."""
+    dm_history_limit: int | None = None
+    group_rules: GroupRules = field(default_factory=GroupRules)
+    """``groupPolicy``, ``groups``, ``groupAllowFrom`` (:mod:`.groups`)."""
+    chunk_mode: ChunkMode = "length"
+    reaction_level: ReactionLevel = "minimal"
+    read_receipts: bool = True
+    """Send a read receipt for each message the agent answered."""
+    thinking_indicator: bool = True
+    """With the typing indicator, Convos' ``thinking`` indicator for turns slower than ``typing_delay``."""
     typing_indicator: bool = True
     typing_delay: float = 0.4
     """The typing indicator goes out only when the agent takes longer than this (seconds): a fast
@@ -156,6 +170,10 @@ class Gateway:
         self.ownership = Ownership(state, settings.owner_conversation_id)
         self.outbox = Outbox(state, self.route)
         self.pipeline = Pipeline(self)
+        self.explosions = Explosions(self)
+        self.retired: set[str] = set()
+        self._retired_hosts: list[Host] = []
+        """Identities whose conversation exploded: their stream is closed, their sweeps end."""
         self.joins = JoinDesk(
             state,
             pairing,
@@ -211,7 +229,9 @@ class Gateway:
 
     async def _start(self) -> None:
         await self.ownership.load()
+        await self.explosions.load()
         stored, broken = self.identities.load_all()
+        stored = [s for s in stored if s.conversation_id not in self.explosions.exploded]
         for identity_id, error in broken.items():
             # The file cannot tell its conversation; the last run recorded it (see add_identity).
             conversation_id = await self.state.activity_value(f"identity:{identity_id}") or "unknown"
@@ -274,7 +294,8 @@ class Gateway:
         self.tasks.spawn(self._consume(host), f"convos:consume:{stored.id}")
         if self.settings.serve_joins and stored.role in ("owner", "creator"):
             self.tasks.spawn(
-                self.joins.sweep_forever(host, lambda: self.stopping), f"convos:sweep:{stored.id}"
+                self.joins.sweep_forever(host, lambda: self.stopping or stored.id in self.retired),
+                f"convos:sweep:{stored.id}",
             )
         self.problems.pop(stored.id, None)
         if stored.conversation_id:
@@ -337,12 +358,32 @@ class Gateway:
         if self.media is not None:
             with contextlib.suppress(Exception):
                 await self.media.aclose()
-        for host in self.hosts.values():
+        for host in [*self.hosts.values(), *self._retired_hosts]:
             host.client.close()
         self.state.close()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+    async def retire_conversation(self, conversation_id: str) -> None:
+        """Stop serving an exploded conversation: its identity's stream closes and the identity is
+        not opened again (it served only that conversation)."""
+        for host in list(self.hosts.values()):
+            if host.stored.conversation_id != conversation_id:
+                continue
+            self.retired.add(host.stored.id)
+            self._retired_hosts.append(host)
+            del self.hosts[host.stored.id]
+            with contextlib.suppress(ConvosError):
+                await host.stream.close()
+
+    def served_conversations(self) -> set[str]:
+        """The conversations of the identities being served (exploded ones are gone)."""
+        return {
+            h.stored.conversation_id
+            for h in self.hosts.values()
+            if h.stored.conversation_id and h.stored.conversation_id not in self.explosions.exploded
+        }
 
     # ------------------------------------------------------------------ owners
 

@@ -57,9 +57,13 @@ def settings_from(loaded: LoadedConfig, **overrides: object) -> GatewaySettings:
         "text_chunk_limit": cfg.text_chunk_limit,
         "display_name": cfg.name or DEFAULT_NAME,
         "media_dirs": tuple(Path(d).expanduser() for d in cfg.media.media_dirs),
+        "history_limit": cfg.history_limit,
+        "dm_history_limit": cfg.dm_history_limit,
+        "group_rules": cfg.group_rules,
+        "chunk_mode": cfg.chunk_mode,
+        "reaction_level": cfg.reaction_level,
+        "read_receipts": cfg.read_receipts,
     }
-    if cfg.history_limit is not None:
-        values["history_limit"] = cfg.history_limit
     values.update(overrides)
     return GatewaySettings(**values)  # type: ignore[arg-type]
 

@@ -142,6 +142,9 @@ def normalize(
         )
     if isinstance(standard, xc.Attachment):
         return Inbound(kind=EventKind.ATTACHMENT, attachment=_bounded_attachment(standard), **base)  # type: ignore[arg-type]
+    if standard is None:
+        log.debug("ignoring message %s of unknown type %s", message.id, ctype)
+    # read receipts, group updates: XMTP control messages, quietly
     return Inbound(kind=EventKind.IGNORED, **base)  # type: ignore[arg-type]
 
 
@@ -151,11 +154,15 @@ def _convos(message: XmtpMessage, base: dict[str, object]) -> Inbound:
         return Inbound(kind=EventKind.JOIN_REQUEST, join_slug=decoded.invite_slug, **base)  # type: ignore[arg-type]
     if isinstance(decoded, cp.ProfileUpdate):
         image = decoded.encrypted_image.url if decoded.encrypted_image is not None else None
+        zone = decoded.timezone
         return Inbound(
             kind=EventKind.PROFILE,
             profiles=((message.sender_inbox_id, display_name(decoded.name), image),),
+            timezones=((message.sender_inbox_id, zone),) if zone else (),
             **base,  # type: ignore[arg-type]
         )
+    if isinstance(decoded, cc.ExplodeSettings):
+        return Inbound(kind=EventKind.EXPLODE, explode_at=decoded.expires_at.timestamp(), **base)  # type: ignore[arg-type]
     if isinstance(decoded, cp.ProfileSnapshot):
         return Inbound(
             kind=EventKind.PROFILE,
@@ -168,8 +175,12 @@ def _convos(message: XmtpMessage, base: dict[str, object]) -> Inbound:
                 for p in decoded.profiles
                 if display_name(p.name)
             ),
+            timezones=tuple((p.inbox_id, zone) for p in decoded.profiles if (zone := p.timezone)),
             **base,  # type: ignore[arg-type]
         )
+    if isinstance(decoded, cc.Unknown):
+        log.debug("ignoring message %s of unknown type %s", message.id, decoded.type_id)
+    # typing and thinking indicators, join markers, the app's control types: quietly
     return Inbound(kind=EventKind.IGNORED, **base)  # type: ignore[arg-type]
 
 

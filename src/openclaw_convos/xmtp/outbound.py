@@ -49,6 +49,15 @@ class Typing:
 
 
 @dataclass(frozen=True, slots=True)
+class Thinking:
+    """Convos' thinking indicator (``convos.org/thinking``) about one message (never pushed)."""
+
+    active: bool
+    target_message_id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReadReceipt:
     pass
 
@@ -115,7 +124,7 @@ class RemoteFile:
         return f"RemoteFile(url={self.url!r}, filename={self.filename!r}, content_length={self.content_length!r})"
 
 
-Outbound = Text | Reply | Reaction | Typing | ReadReceipt | ProfileUpdate | JoinError | RemoteFile
+Outbound = Text | Reply | Reaction | Typing | Thinking | ReadReceipt | ProfileUpdate | JoinError | RemoteFile
 """Everything the runtime sends."""
 
 _KINDS: dict[str, type[Any]] = {
@@ -123,6 +132,7 @@ _KINDS: dict[str, type[Any]] = {
     "reply": Reply,
     "reaction": Reaction,
     "typing": Typing,
+    "thinking": Thinking,
     "read_receipt": ReadReceipt,
     "profile": ProfileUpdate,
     "join_error": JoinError,
@@ -142,6 +152,9 @@ def encode(item: Outbound) -> tuple[bytes, bool]:
             return xc.encode_reaction(ref, inbox, emoji, added=added), True
         case Typing(active=active):
             return cc.encode_typing_indicator(cc.TypingIndicator(is_typing=active)), False
+        case Thinking(active=active, target_message_id=target, label=label):
+            state = cc.ThinkingState.START if active else cc.ThinkingState.STOP
+            return cc.encode_thinking(cc.Thinking(state, target, label)), False
         case ReadReceipt():
             return xc.encode_read_receipt(), False
         case ProfileUpdate(name=name, agent=agent):
