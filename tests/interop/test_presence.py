@@ -65,8 +65,8 @@ async def test_cli_sees_an_agent_that_reads_and_thinks(interop: Interop) -> None
 
 async def test_cli_explode_makes_our_agent_leave(interop: Interop) -> None:
     room = await cli_creates(interop, title="About to explode")
+    inbox = await we_join(interop, room)
     async with running_gateway(interop, ScriptedAgent()) as gateway:
-        inbox = await we_join(interop, room)
         await room.creator.json("conversation", "send-text", room.conversation_id, "--text", "still here?")
         await wait_cli_message(
             room.creator,
