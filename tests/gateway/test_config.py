@@ -204,6 +204,7 @@ def test_all_acted_on_upstream_keys_are_accepted() -> None:
     assert (config.history_limit, config.dm_history_limit) == (20, 0)
     assert config.chunk_mode == "newline"
     assert config.reaction_level == "ack"
+    assert config.read_receipts is True and parse({"readReceipts": False}).read_receipts is False
     assert config.agent.system_prompt == "Be brief."  # the channel prompt is the agent's default
 
 
@@ -249,6 +250,7 @@ def test_all_acted_on_upstream_keys_are_accepted() -> None:
             {"reactionLevel": "lots"},
             "channels.convos.reactionLevel must be one of off, ack, minimal, extensive",
         ),
+        ({"readReceipts": "yes"}, "channels.convos.readReceipts must be true or false"),
         ({"groups": "x"}, "channels.convos.groups must be an array"),
         ({"dmpolicy": "open"}, "channels.convos.dmpolicy is not a known key; did you mean dmPolicy?"),
         ({"agent": "openai"}, "channels.convos.agent must be an object"),

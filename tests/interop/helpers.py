@@ -128,6 +128,7 @@ async def we_join(world: Interop, room: CliRoom, *, slug: str | None = None, tim
         accepted = await watcher.wait_for(lambda e: e.get("event") == "join_request_accepted", timeout=15)
         assert accepted["conversationId"] == room.conversation_id
         assert accepted["profile"]["name"] == "OpenClaw"
+        assert accepted["profile"].get("memberKind") == "agent", accepted  # we join as an agent
         inbox = result.identity.inbox_id
         assert inbox is not None and accepted["joinerInboxId"] == inbox
     return inbox

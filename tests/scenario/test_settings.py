@@ -301,3 +301,26 @@ async def test_explode_settings_make_the_agent_leave_and_tell_the_owner(world: W
             raise AssertionError("the agent is still a member of the exploded conversation")
         await silent(gateway, bob, room, "anyone left?", ours)
         await said(alice, owner_room, "the owner conversation still works", agent_of(gateway, owner_room))
+
+
+async def test_the_agent_shows_as_an_agent_in_its_join_request_and_profiles(world: World) -> None:
+    alice, owner_room = await setup_owner(world)
+    async with open_gateway(world.load(), RecordingAgent(reply="=")) as gateway:
+        ours = agent_of(gateway, owner_room)
+        await said(alice, owner_room, "who are you?", ours)
+    await alice.client.sync_all()
+    dm = next(c for c in await alice.client.list_conversations() if c.dm_peer_inbox_id == ours)
+    join_requests = [
+        decoded
+        for m in await dm.messages()
+        if m.sender_inbox_id == ours and isinstance(decoded := cc.decode_content(m.content), cc.JoinRequest)
+    ]
+    assert join_requests and all(
+        r.profile is not None and r.profile.member_kind == "agent" for r in join_requests
+    )
+    profiles = [
+        decoded
+        for m in await alice.conversation(owner_room).messages()
+        if m.sender_inbox_id == ours and isinstance(decoded := cc.decode_content(m.content), cp.ProfileUpdate)
+    ]
+    assert profiles and all(p.is_agent for p in profiles)
