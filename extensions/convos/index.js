@@ -13,9 +13,20 @@ import { defineChannelPluginEntry } from "openclaw/plugin-sdk/channel-core";
 import { buildJsonChannelConfigSchema } from "openclaw/plugin-sdk/channel-config-schema";
 import { defineChannelSetupContract } from "openclaw/plugin-sdk/channel-setup";
 import { PAIRING_APPROVED_MESSAGE } from "openclaw/plugin-sdk/channel-status";
+import { resolveStateDir } from "openclaw/plugin-sdk/state-paths";
+import {
+  CHANNEL,
+  DEFAULT_ACCOUNT,
+  applyJoin,
+  decideAccess,
+  engineConfig,
+  listAccountIds,
+  normalizeEntry,
+  ownerEntries,
+  patchAccount,
+  resolveAccount,
+} from "./config.js";
 
-const CHANNEL = "convos";
-const DEFAULT_ACCOUNT = "default";
 const PROTOCOL = 1;
 const ENGINE_NAME = "openclaw-convos";
 const STOP_GRACE_MS = 3500; // OpenClaw gives a stopping account 5 s
@@ -24,7 +35,7 @@ const RESTART_MAX_MS = 60000;
 const HEALTHY_UPTIME_MS = 60000; // an engine up this long resets the backoff
 const APPROVAL_POLL_MS = 2000;
 const DEFAULT_JOIN_TIMEOUT_S = 120;
-const PLUGIN_ONLY_KEYS = new Set(["engineCommand", "accounts"]);
+const APOLOGY = "Sorry, I could not answer that just now. Please try again in a moment.";
 
 const MANIFEST = JSON.parse(fs.readFileSync(new URL("./openclaw.plugin.json", import.meta.url), "utf8"));
 const CONFIG_SCHEMA = MANIFEST.channelConfigs.convos.schema;
@@ -39,82 +50,6 @@ function engines() {
 let pluginRuntime = null;
 
 // ---------------------------------------------------------------- config
-
-function section(cfg) {
-  return (cfg && cfg.channels && cfg.channels[CHANNEL]) || {};
-}
-
-// Keys that name one account's own XMTP identity: never inherited from the root by another account.
-const IDENTITY_KEYS = ["identityId", "ownerConversationId", "privateKey"];
-
-function hasIdentity(config) {
-  return IDENTITY_KEYS.some((key) => Boolean(config[key]));
-}
-
-// The root section is the account "default" (kept in place when named accounts are added: setup
-// declares configPromotion "preserve-root"); accounts.<id> are the others and inherit the root's
-// settings, not its identity.
-function listAccountIds(cfg) {
-  const { accounts, ...root } = section(cfg);
-  const named = Object.keys(accounts || {});
-  if (!named.length || hasIdentity(root)) return [DEFAULT_ACCOUNT, ...named.filter((id) => id !== DEFAULT_ACCOUNT)];
-  return named;
-}
-
-function resolveAccount(cfg, accountId) {
-  const id = accountId || DEFAULT_ACCOUNT;
-  const { accounts, ...root } = section(cfg);
-  const inherited = { ...root };
-  if (id !== DEFAULT_ACCOUNT) for (const key of IDENTITY_KEYS) delete inherited[key];
-  const merged = { ...inherited, ...((accounts && accounts[id]) || {}) };
-  const enabled = merged.enabled !== false;
-  return {
-    accountId: id,
-    name: merged.name,
-    enabled,
-    configured: Boolean(merged.ownerConversationId || merged.identityId || merged.privateKey),
-    env: merged.env || "production",
-    dmPolicy: merged.dmPolicy || "pairing",
-    allowFrom: (merged.allowFrom || []).map((entry) => normalizeEntry(String(entry))),
-    engineCommand: merged.engineCommand,
-    config: merged,
-  };
-}
-
-function normalizeEntry(entry) {
-  const trimmed = entry.trim().replace(/^convos:/i, "");
-  return trimmed === "*" ? trimmed : trimmed.toLowerCase();
-}
-
-function engineConfig(account) {
-  const out = {};
-  for (const [key, value] of Object.entries(account.config)) if (!PLUGIN_ONLY_KEYS.has(key)) out[key] = value;
-  return out;
-}
-
-function patchAccount(cfg, accountId, patch) {
-  const current = section(cfg);
-  let next;
-  if (accountId === DEFAULT_ACCOUNT && !(current.accounts && current.accounts[accountId])) {
-    next = { ...current, ...patch };
-  } else {
-    const accounts = { ...(current.accounts || {}) };
-    accounts[accountId] = { ...(accounts[accountId] || {}), ...patch };
-    next = { ...current, accounts };
-  }
-  return { ...cfg, channels: { ...(cfg.channels || {}), [CHANNEL]: next } };
-}
-
-// The person who invited the agent (the invite's creator) owns it: they become a command owner,
-// so that the first stranger approved later does not (OpenClaw makes the first approver owner
-// when commands.ownerAllowFrom is empty).
-function withOwner(cfg, ownerInboxId) {
-  if (!ownerInboxId) return cfg;
-  const entry = `${CHANNEL}:${ownerInboxId}`;
-  const owners = Array.isArray(cfg.commands?.ownerAllowFrom) ? cfg.commands.ownerAllowFrom : [];
-  if (owners.map(String).includes(entry)) return cfg;
-  return { ...cfg, commands: { ...(cfg.commands || {}), ownerAllowFrom: [...owners, entry] } };
-}
 
 // ---------------------------------------------------------------- the engine program
 
@@ -147,6 +82,45 @@ function engineArgv(account, subcommand) {
   return [found, subcommand];
 }
 
+// The engine keeps its identities in OpenClaw's state folder, resolved as OpenClaw resolves it.
+function engineEnv() {
+  return { ...process.env, OPENCLAW_STATE_DIR: resolveStateDir(process.env) };
+}
+
+// Senders who were given a pairing code, by account, kept on disk so that an approval made while
+// the gateway was down is still announced: {accountId: {inboxId: {conversationId, at}}}. Codes
+// live 1 h; entries older than 2 h are dropped.
+const PENDING_KEEP_MS = 2 * 60 * 60 * 1000;
+function pendingApprovalsFile() {
+  return path.join(resolveStateDir(process.env), "convos", "plugin-pending-approvals.json");
+}
+
+function loadPendingApprovals(accountId) {
+  try {
+    const all = JSON.parse(fs.readFileSync(pendingApprovalsFile(), "utf8"));
+    const entries = Object.entries((all && all[accountId]) || {});
+    return new Map(entries.filter(([, v]) => v && v.conversationId && Date.now() - v.at < PENDING_KEEP_MS));
+  } catch {
+    return new Map();
+  }
+}
+
+function savePendingApprovals(accountId, pending, log) {
+  const file = pendingApprovalsFile();
+  try {
+    let all = {};
+    try { all = JSON.parse(fs.readFileSync(file, "utf8")) || {}; } catch {}
+    all[accountId] = Object.fromEntries(pending);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    // the running gateway still announces from memory; only a restart would forget
+    log?.warn?.(`[convos:${accountId}] could not save ${file}: ${String(err)}`);
+  }
+}
+
 function sleep(ms, signal) {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
@@ -169,7 +143,7 @@ class Engine {
     this.startedAt = Date.now();
     this.ready = new Promise((resolve, reject) => { this.readyHandlers = { resolve, reject }; });
     this.ready.catch(() => {});
-    this.child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], env: process.env, detached: true });
+    this.child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], env: engineEnv(), detached: true });
     this.exited = new Promise((resolve) => {
       this.child.once("exit", (code, signal) => resolve({ code, signal }));
       this.child.once("error", (error) => resolve({ code: null, signal: null, error }));
@@ -281,30 +255,28 @@ function channelRuntime(ctx) {
   return ctx.channelRuntime && ctx.channelRuntime.reply ? { channel: ctx.channelRuntime } : pluginRuntime;
 }
 
-function ownerEntries(cfg) {
-  const owners = Array.isArray(cfg?.commands?.ownerAllowFrom) ? cfg.commands.ownerAllowFrom : [];
-  return new Set(owners.map(String).filter((e) => /^convos:/i.test(e)).map(normalizeEntry));
-}
-
 // What OpenClaw's DM policy says about this sender: {admit: true} | {reply: text} | {} (drop).
-async function gate({ rt, cfg, account, event, pendingApprovals }) {
+async function gate({ rt, cfg, account, event, pendingApprovals, log }) {
   const sender = normalizeEntry(String(event.senderInboxId || ""));
-  if (event.isOwner || ownerEntries(cfg).has(sender)) return { admit: true };
-  const policy = account.dmPolicy;
-  if (policy === "disabled") return {};
-  const configured = new Set(account.allowFrom);
-  if (configured.has(sender) || configured.has("*")) return { admit: true };
   const stored = await rt.channel.pairing.readAllowFromStore({ channel: CHANNEL, accountId: account.accountId });
-  if (stored.map((e) => normalizeEntry(String(e))).includes(sender)) return { admit: true };
-  if (policy === "open") return configured.size ? {} : { admit: true };
-  if (policy !== "pairing") return {};
+  const decision = decideAccess({
+    policy: account.dmPolicy,
+    sender,
+    isOwner: Boolean(event.isOwner) || ownerEntries(cfg).has(sender),
+    allowFrom: account.allowFrom,
+    stored,
+  });
+  if (decision !== "pair") return decision === "admit" ? { admit: true } : {};
   const { code, created } = await rt.channel.pairing.upsertPairingRequest({
     channel: CHANNEL,
     id: sender,
     accountId: account.accountId,
     meta: { name: event.senderName || undefined, conversationId: event.conversationId },
   });
-  if (code) pendingApprovals.set(sender, event.conversationId);
+  if (code && pendingApprovals.get(sender)?.conversationId !== event.conversationId) {
+    pendingApprovals.set(sender, { conversationId: event.conversationId, at: Date.now() });
+    savePendingApprovals(account.accountId, pendingApprovals, log);
+  }
   if (!created || !code) return {};
   const reply = rt.channel.pairing.buildPairingReply({
     channel: CHANNEL,
@@ -377,11 +349,12 @@ async function dispatch({ rt, cfg, account, event, log }) {
 async function handleTurn({ rt, cfg, account, event, engine, log, pendingApprovals }) {
   let text = null;
   try {
-    const decision = await gate({ rt, cfg, account, event, pendingApprovals });
+    const decision = await gate({ rt, cfg, account, event, pendingApprovals, log });
     if (decision.reply) text = decision.reply;
     else if (decision.admit) text = await dispatch({ rt, cfg, account, event, log });
   } catch (err) {
     log?.error?.(`[convos:${account.accountId}] turn ${event.turnId} failed: ${String(err?.stack || err)}`);
+    text = APOLOGY; // as the standalone gateway does when its agent fails
   }
   engine.write({ type: "turn.done", turnId: event.turnId, text });
 }
@@ -397,9 +370,10 @@ async function announceApprovals({ rt, account, getEngine, pendingApprovals, log
       normalizeEntry(String(e)),
     ),
   );
-  for (const [sender, conversationId] of [...pendingApprovals]) {
+  for (const [sender, { conversationId }] of [...pendingApprovals]) {
     if (!stored.has(sender)) continue;
     pendingApprovals.delete(sender);
+    savePendingApprovals(account.accountId, pendingApprovals, log);
     try {
       await engine.request({ type: "send", conversationId, text: PAIRING_APPROVED_MESSAGE });
     } catch (err) {
@@ -414,7 +388,7 @@ async function startAccount(ctx) {
   const { account, abortSignal, log } = ctx;
   const rt = channelRuntime(ctx);
   const registry = engines();
-  const pendingApprovals = new Map();
+  const pendingApprovals = loadPendingApprovals(account.accountId);
   let engine = null;
   let restarts = 0;
   let attempt = 0;
@@ -492,7 +466,7 @@ async function startAccount(ctx) {
 function runEngineSetup({ account, args, onProgress }) {
   const argv = engineArgv(account, "setup");
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], [...argv.slice(1), ...args], { stdio: ["ignore", "pipe", "pipe"], env: process.env });
+    const child = spawn(argv[0], [...argv.slice(1), ...args], { stdio: ["ignore", "pipe", "pipe"], env: engineEnv() });
     let stdout = "";
     const errors = [];
     child.stdout.on("data", (chunk) => { stdout += chunk; });
@@ -526,14 +500,6 @@ async function joinByInvite({ cfg, accountId, input, onProgress }) {
   const timeout = String(input.joinTimeout || DEFAULT_JOIN_TIMEOUT_S);
   const result = await runEngineSetup({ account, args: [...args, "--timeout", timeout], onProgress });
   return { ...result, env, apiUrl };
-}
-
-function applyJoin(cfg, accountId, joined) {
-  const patch = { enabled: true, env: joined.env };
-  if (joined.apiUrl) patch.apiUrl = joined.apiUrl;
-  if (joined.identityId) patch.identityId = joined.identityId;
-  if (joined.ownerConversationId) patch.ownerConversationId = joined.ownerConversationId;
-  return withOwner(patchAccount(cfg, accountId, patch), joined.ownerInboxId);
 }
 
 const SETUP_FIELDS = {
