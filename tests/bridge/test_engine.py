@@ -25,6 +25,8 @@ class Joined:
     state: Path
     conversation_id: str
     setup: dict[str, Any]
+    invite: str
+    phones: Path
 
     @property
     def environ(self) -> dict[str, str]:
@@ -63,7 +65,7 @@ async def joined(tmp_path: Path) -> AsyncIterator[Joined]:
             assert result["status"] == "joined" and result["conversationId"] == conversation.id
             assert "Waiting" in err or "Sending the join request" in err  # progress on stderr
             assert not (state / "openclaw.json").exists()  # setup never writes the config
-            yield Joined(node, alice, state, conversation.id, result)
+            yield Joined(node, alice, state, conversation.id, result, invite, tmp_path / "phones")
         finally:
             await alice.stop()
 
@@ -122,6 +124,20 @@ async def test_turns_commands_and_clean_stop(joined: Joined) -> None:
         assert status["event"] == "status"
         assert status["conversations"][0]["conversationId"] == joined.conversation_id
         assert status["conversations"][0]["stream"] == "connected"
+
+        # a stranger reaches OpenClaw as a turn (dmPolicy is OpenClaw's to apply): no code from us
+        bob = await SimulatedUser.create("Bob", BackendPool(Endpoint(joined.node.url)), joined.phones)
+        await bob.start()
+        try:
+            assert (await bob.join(joined.invite)).conversation_id == joined.conversation_id
+            n = len(engine.events)
+            await bob.say(joined.conversation_id, "hi, I am new")
+            turn = await engine.wait_event(lambda e: e["event"] == "turn", after=n)
+            assert turn["senderInboxId"] == bob.inbox_id and turn["isOwner"] is False
+            assert not any("Pairing code" in s.text for s in bob.seen)
+            await engine.send({"type": "turn.done", "turnId": turn["turnId"], "text": None})
+        finally:
+            await bob.stop()
 
         # join: a new identity of the account asks to join another conversation of Alice's
         second = await alice.create_conversation("Second room")

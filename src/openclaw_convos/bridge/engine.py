@@ -8,9 +8,10 @@ commands send, react, show typing, report status and join. The engine stops when
 on ``stop`` or on SIGTERM/SIGINT: streams close, running turns get a short grace, and
 unfinished messages stay recorded, to be handled after the next start (exactly once).
 
-In bridge mode the engine admits every sender that is not one of our own identities (OpenClaw
-applies ``dmPolicy`` and pairing), and the owner-console features of the standalone gateway
-(``approve CODE`` in the owner conversation, pairing notices) are off: OpenClaw owns pairing.
+In bridge mode the runtime's pipeline is ``claim -> route -> admit -> turn`` with our own ``admit``
+(:func:`use_openclaw_access`): every sender that is not one of our own identities reaches
+OpenClaw, which applies ``dmPolicy`` and pairing; the standalone owner console (``approve CODE``,
+pairing notices) is off, and attachments are described, not downloaded, before OpenClaw admits.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from .. import __version__
 from ..errors import ConfigError, ConvosError
 from ..gateway.config import LoadedConfig, parse_convos_config
 from ..gateway.paths import StatePaths, resolve_state_paths
+from ..gateway.pipeline import Context
+from ..gateway.runtime import Gateway
 from .agent import BridgeAgent
 from .protocol import (
     MAX_LINE,
@@ -136,16 +139,10 @@ async def serve(stdin_fd: int, stdout_fd: int, stop: asyncio.Event, environ: Map
         out.event("fatal", message=str(exc))
         return 3
     agent = BridgeAgent(out.emit)
-    gateway = open_gateway(
-        loaded,
-        agent,
-        dm_policy="open",
-        allow_from=("*",),
-        owner_conversation_id="",
-        turn_timeout=TURN_TIMEOUT,
-    )
-    agent.is_own = lambda inbox: any(h.client.inbox_id == inbox for h in gateway.hosts.values())
-    agent.is_owner = gateway.is_owner
+    gateway = open_gateway(loaded, agent, turn_timeout=TURN_TIMEOUT)
+    use_openclaw_access(gateway)
+    agent.is_own = lambda inbox: _is_own(gateway, inbox)
+    agent.is_owner = gateway.ownership.is_owner
     session = _Session(gateway, agent, out, loaded)
     try:
         await gateway.start()  # takes the state folder's gateway lock
@@ -160,6 +157,25 @@ async def serve(stdin_fd: int, stdout_fd: int, stop: asyncio.Event, environ: Map
         await gateway.stop(drain_timeout=STOP_GRACE)
     out.event("stopped")
     return 0
+
+
+def _is_own(gateway: Gateway, inbox_id: str) -> bool:
+    return any(h.client.inbox_id == inbox_id for h in gateway.hosts.values())
+
+
+def use_openclaw_access(gateway: Gateway) -> None:
+    """Bridge mode's pipeline: OpenClaw decides who may talk (``dmPolicy``, allow lists,
+    pairing), so ``admit`` only keeps our own identities out; the owner console (``command``:
+    ``approve CODE``) is left out because OpenClaw owns pairing; and ``media`` is left out because
+    attachments must not be downloaded before OpenClaw has admitted the sender (the turn describes
+    them instead)."""
+    pipeline = gateway.pipeline
+
+    async def admit(ctx: Context) -> None:
+        if _is_own(gateway, ctx.event.sender_inbox_id):
+            ctx.decide(ignored=True)
+
+    pipeline.steps = [pipeline.claim, pipeline.route, admit, pipeline.turn]
 
 
 class _Session:
