@@ -66,6 +66,22 @@ async def _send(client: XmtpClient, conversation: XmtpConversation, params: Para
     return {"messageId": message_id}
 
 
+async def _send_file(client: XmtpClient, conversation: XmtpConversation, params: Params) -> Params:
+    """A file the caller already encrypted and uploaded (``file``: the RemoteFile fields)."""
+    from ..xmtp import outbound as out
+
+    fields = params.get("file")
+    if not isinstance(fields, dict):
+        raise CliError("send_file needs the uploaded file's fields")
+    try:
+        item = out.RemoteFile(**fields)
+        item.reference()  # the keys must be hex
+    except (TypeError, ValueError) as exc:
+        raise CliError(f"send_file: malformed file fields ({exc})") from exc
+    message_id = await conversation.publish(item)
+    return {"messageId": message_id}
+
+
 async def _revoke(client: XmtpClient, conversation: XmtpConversation, params: Params) -> Params:
     tag = await convos_creator.revoke_invites(conversation, own_inbox_id=client.inbox_id)
     await convos_creator.secure(conversation, client.inbox_id)
@@ -128,6 +144,7 @@ async def _state(client: XmtpClient, conversation: XmtpConversation, params: Par
 
 CONVERSATION_ACTIONS: dict[str, Action] = {
     "send": _send,
+    "send_file": _send_file,
     "revoke": _revoke,
     "lock": _lock,
     "invite": _invite,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .console import Console, short
 from .context import add_network_options, find_conversation, identities, load, owner_conversation_id
 from .control import perform
-from .errors import EXIT_OK, UsageError
+from .errors import EXIT_OK, CliError, UsageError
+
+if TYPE_CHECKING:
+    from ..gateway.config import LoadedConfig
 
 
 async def cmd_list(args: argparse.Namespace) -> int:
@@ -58,14 +62,58 @@ async def cmd_list(args: argparse.Namespace) -> int:
 async def cmd_send(args: argparse.Namespace) -> int:
     console = Console()
     text = " ".join(args.text).strip()
-    if not text:
-        raise UsageError("nothing to send: give the message text")
+    files = [Path(f).expanduser() for f in args.file or []]
+    if not text and not files:
+        raise UsageError("nothing to send: give the message text, or --file")
     loaded = load(args)
     stored = find_conversation(loaded, args.conversation)
     assert stored.conversation_id is not None
-    sent = await perform(loaded, "send", stored.conversation_id, text=text)
-    console.say(f"Sent to {stored.conversation_id} (message {sent.get('messageId', '?')}).")
+    for path in files:  # each file its own message, before the text (as the Convos app does)
+        sent = await perform(loaded, "send_file", stored.conversation_id, file=await _upload(loaded, path))
+        console.say(f"Sent {path.name} to {stored.conversation_id} (message {sent.get('messageId', '?')}).")
+    if text:
+        sent = await perform(loaded, "send", stored.conversation_id, text=text)
+        console.say(f"Sent to {stored.conversation_id} (message {sent.get('messageId', '?')}).")
     return EXIT_OK
+
+
+async def _upload(loaded: LoadedConfig, path: Path) -> dict[str, Any]:
+    """Encrypt ``path`` with fresh keys and upload it with the configured provider."""
+    import dataclasses
+
+    from ..media import MediaError, MediaFile
+    from ..media.files import guess_mime_type, sanitize_filename
+    from ..media.service import MediaService
+    from ..xmtp import outbound as out
+
+    media_config = loaded.convos.media
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if size > media_config.max_bytes:
+        raise UsageError(
+            f"{path.name} is {size} bytes, above channels.convos.media.maxBytes ({media_config.max_bytes})"
+        )
+    media = MediaService.from_config(media_config, environ=loaded.environ, env=loaded.convos.env)
+    try:
+        if not media.can_send:
+            raise UsageError(
+                "no upload provider is configured: set CONVOS_UPLOAD_PROVIDER (s3, convos-api, pinata) "
+                "and its variables, or channels.convos.media (see README, Attachments)"
+            )
+        file = MediaFile(
+            filename=sanitize_filename(path.name),
+            mime_type=guess_mime_type(path.name),
+            content=path.read_bytes(),
+        )
+        try:
+            ref = await media.upload_file(file)
+        except MediaError as exc:
+            raise CliError(str(exc)) from exc
+    finally:
+        await media.aclose()
+    return dataclasses.asdict(out.RemoteFile.of(ref))
 
 
 async def cmd_remove_member(args: argparse.Namespace) -> int:
@@ -102,8 +150,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     rm.add_argument("inbox_id", metavar="inbox-id", help="the member's inbox id")
     rm.set_defaults(handler=cmd_remove_member)
 
-    send = sub.add_parser("send", parents=[common], help="send a text message into one of our conversations")
+    send = sub.add_parser(
+        "send", parents=[common], help="send a text message (and files) into one of our conversations"
+    )
     add_network_options(send)
     send.add_argument("conversation", help="conversation id, unique prefix, or 'owner'")
-    send.add_argument("text", nargs="+", help="the message (several words are joined with spaces)")
+    send.add_argument("text", nargs="*", help="the message (several words are joined with spaces)")
+    send.add_argument(
+        "--file",
+        action="append",
+        metavar="PATH",
+        help="a file to send first, encrypted and uploaded (needs an upload provider; repeatable)",
+    )
     send.set_defaults(handler=cmd_send)
