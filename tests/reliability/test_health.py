@@ -121,6 +121,14 @@ async def test_health_check_follows_the_node_and_a_node_that_lost_its_data_is_re
         doctor = await asyncio.to_thread(cli, place, "doctor")
         assert doctor.returncode == 1 and "node data lost" in doctor.stdout, doctor.stdout
         assert "does not know inbox" in doctor.stdout
+
+        # SIGTERM while the node is down (after start): stopped within 5 s too
+        await node.stop()
+        await check_until(place, 1, "degraded", 30)
+        asked = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 30)
+        assert time.monotonic() - asked < 5.0, time.monotonic() - asked
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
