@@ -98,12 +98,9 @@ async def test_a_photo_and_its_caption_are_one_turn(rig: Rig) -> None:
 
 
 async def test_without_a_caption_the_photo_is_a_turn_after_the_window(rig: Rig) -> None:
-    await rig.start(dm_policy="open", caption_window=0.2)
-    assert rig.gateway is not None
-    rig.gateway.media = media_for()
     _me, room = rig.identity(ALICE)
-    await rig.restart(dm_policy="open", caption_window=0.2)
-    rig.gateway.media = media_for()
+    gateway = await rig.start(dm_policy="open", caption_window=0.2)
+    gateway.media = media_for()
     async with ChatServer() as server:
         await room.publish_as(ALICE, await serve_photo(server))
         await rig.settle()
