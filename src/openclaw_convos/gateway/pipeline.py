@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from ..agents import AgentReply, AgentTurn
 from ..agents import HistoryItem as AgentHistoryItem
-from ..errors import ConvosError, TransportError
+from ..errors import ConvosError, StorageFull, TransportError
 from ..media.types import MediaFile
 from ..retry import Backoff, retry
 from ..xmtp import content as xc
@@ -183,7 +183,10 @@ class Pipeline:
                 # logged and the record stays unfinished, to be retried on the next start.
                 await retry(
                     lambda event=event: self.handle(event),  # type: ignore[misc]
-                    is_transient=lambda exc: isinstance(exc, TransportError) and not self.gw.stopping,
+                    # a full disk is waited out like a node outage: the work resumes when space returns
+                    is_transient=lambda exc: (
+                        isinstance(exc, TransportError | StorageFull) and not self.gw.stopping
+                    ),
                     backoff=Backoff(initial=0.5, factor=2.0, maximum=10.0),
                     what=f"handling message {event.message_id}",
                 )
@@ -403,7 +406,11 @@ class Pipeline:
                 is_owner=is_owner,
                 allow_from=settings.allow_from,
                 paired=await pairing.read_allow_from(),
-                pending=await pairing.list_pending() if settings.dm_policy == "pairing" else (),
+                # this identity's requests only: the limit of 3 and "already pending" are per
+                # identity, so pairing never shows that two identities share a gateway
+                pending=await pairing.read_pending(ctx.host.stored.id)
+                if settings.dm_policy == "pairing"
+                else (),
                 now=now,
             )
         if decision.action is Action.ADMIT:
@@ -417,11 +424,12 @@ class Pipeline:
                     "identityId": ctx.host.stored.id,
                     "messageId": event.message_id,
                 },
+                account=ctx.host.stored.id,
             )
             code = result.code if result.created else None
         elif decision.action is Action.PAIRING_PENDING:
             # Decided before a crash or a failed write: the request is this message's own.
-            pending = await self.gw.pairing.list_pending()
+            pending = await self.gw.pairing.list_pending(ctx.host.stored.id)
             mine = [r for r in pending if r.meta.get("messageId") == event.message_id]
             code = mine[0].code if mine else None
         if code:
