@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..agents import Agent
-from ..errors import ConvosError
+from ..errors import ConvosError, StateError
 from ..media.service import MediaService
 from ..retry import Backoff, retry
 from ..xmtp import ConversationKind, Endpoint, MessageKind, XmtpMessage
@@ -165,6 +165,10 @@ class Gateway:
         self.hosts: dict[str, Host] = {}
         self._conversation_hosts: dict[str, Host] = {}
         """Which identity a conversation's messages came to (the outbox routes by it)."""
+        self.own_inbox_ids: set[str] = set()
+        """Every inbox of the gateway (opened or not): never a sender to answer or to pair."""
+        self._serving: dict[str, str] = {}
+        """conversation id -> the identity that serves it, when several of ours are members."""
         self.problems: dict[str, str] = {}
         self.tasks = Tasks()
         self.ownership = Ownership(state, settings.owner_conversation_id)
@@ -231,6 +235,7 @@ class Gateway:
         await self.ownership.load()
         await self.explosions.load()
         stored, broken = self.identities.load_all()
+        self.own_inbox_ids.update(item.inbox_id for item in stored if item.inbox_id)  # exploded ones too
         stored = [s for s in stored if s.conversation_id not in self.explosions.exploded]
         for identity_id, error in broken.items():
             # The file cannot tell its conversation; the last run recorded it (see add_identity).
@@ -278,6 +283,7 @@ class Gateway:
             allow_offline=True,
             allow_new_installation=allow_new_installation,
         )
+        self.own_inbox_ids.add(client.inbox_id)  # before its stream (or any other) can deliver
         try:
             if stored.inbox_id != client.inbox_id:
                 stored = self.identities.update(stored, inbox_id=client.inbox_id)
@@ -419,8 +425,24 @@ class Gateway:
         conversation = host.client.conversation(conversation_id)
         return conversation is not None and conversation.kind.value == "dm"
 
+    def _serves(self, host: Host, conversation_id: str) -> bool:
+        """Whether ``host`` serves ``conversation_id``: a conversation holding several of our
+        identities (a stranger can make one) is served by one of them only, the one the outbox
+        sends with (:meth:`host_for_conversation`)."""
+        if host.stored.conversation_id == conversation_id:
+            return True
+        serving = self._serving.get(conversation_id)
+        if serving is None or serving not in self.hosts:
+            chosen = self.host_for_conversation(conversation_id)
+            if chosen is None:
+                return False
+            serving = self._serving[conversation_id] = chosen.stored.id
+        return serving == host.stored.id
+
     def _dispatch(self, host: Host, message: XmtpMessage) -> None:
-        if message.sender_inbox_id == host.client.inbox_id:
+        if message.sender_inbox_id in self.own_inbox_ids or message.sender_inbox_id == host.client.inbox_id:
+            return  # ourselves, through this identity or another one: never answered, never paired
+        if not self._serves(host, message.conversation_id):
             return
         membership = message.kind is MessageKind.MEMBERSHIP_CHANGE
         ctype = message.content_type
@@ -537,11 +559,15 @@ class Gateway:
                     await self._health_changed.wait()
 
     async def status(self) -> dict[str, Any]:
-        await self.state.flush()
+        problems = dict(self.problems)
+        try:
+            await self.state.flush()
+        except StateError as exc:  # a full disk: say so, keep serving
+            problems["state"] = str(exc)
         return {
             "health": self.health,
             "identities": len(self.hosts),
-            "problems": dict(self.problems),
+            "problems": problems,
             "streams": {h.stored.id: h.stream.state for h in self.hosts.values()},
             "reconnects": sum(h.stream.reconnects for h in self.hosts.values()),
             "messages": await self.state.counts(),
