@@ -21,6 +21,10 @@ class StateError(ConvosError):
     """Local state (identity files, databases, stores) cannot be read or written."""
 
 
+class StorageFull(StateError):
+    """The disk holding the state is full: transient, the write succeeds once space returns."""
+
+
 class ProtocolError(ConvosError):
     """Bytes from a peer do not decode as the Convos or XMTP protocol expects."""
 

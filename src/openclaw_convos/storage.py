@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import StateError
+from .errors import StateError, StorageFull
 from .fsutil import ensure_private_dir
 
 T = TypeVar("T")
@@ -133,8 +133,16 @@ class AsyncSqlite:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{name}")
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on the worker thread. A full disk raises :class:`StorageFull` (transient:
+        the caller retries once space returns), other database failures :class:`StateError`."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, self._conn)
+        try:
+            return await loop.run_in_executor(self._executor, fn, self._conn)
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if "full" in text or "disk i/o" in text:
+                raise StorageFull(f"the state database cannot be written: {exc}") from exc
+            raise StateError(f"state database error: {exc}") from exc
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in one transaction (the connection is in autocommit mode otherwise): all of

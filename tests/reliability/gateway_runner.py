@@ -112,11 +112,12 @@ async def run(args: argparse.Namespace) -> int:
         print("READY " + json.dumps(status), flush=True)
         while not stop.is_set():
             status = await gateway.status()
-            status["pending_pairing"] = len(await gateway.pairing.list_pending())
+            status["pending_pairing"] = len(await gateway.pairing.read_pending())  # read-only, no lock
             status["memory_kib"] = memory_kib()
             status["lanes"], status["queued"] = gateway.pipeline.load()
             status["pid"] = os.getpid()
-            _write_json(out / "status.json", status)
+            with contextlib.suppress(OSError, ConvosError):  # the status file is ours, not the gateway's
+                _write_json(out / "status.json", status)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), args.status_every)
     finally:

@@ -12,6 +12,7 @@ simulated with ``RLIMIT_FSIZE`` in the gateway's subprocess (writes fail with EF
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import hashlib
@@ -19,6 +20,7 @@ import os
 import stat
 import subprocess
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +32,7 @@ from openclaw_convos.gateway.service import create_owned_conversation
 from openclaw_convos.simuser import SimulatedUser
 from openclaw_convos.xmtp import BackendPool, Endpoint
 
-from .harness import ECHO_PREFIX, GatewayProcess, Node, Place, setup_owner
+from .harness import ECHO_PREFIX, GatewayProcess, Node, Place, conversation_texts, setup_owner
 
 
 @functools.cache
@@ -207,3 +209,48 @@ async def test_first_start_on_read_only_or_full_disk_creates_nothing(disk: Disk,
                     await create_owned_conversation(disk.place.load(), name="Room")
                 assert any(word in str(info.value) for word in cause), info.value
                 assert sorted(snapshot(disk.state)) == ["openclaw.json"]
+
+
+async def test_disk_full_while_running_loses_no_answer(disk: Disk, tmp_path: Path) -> None:
+    """Issue 14, item 9: the state disk fills up while ``run`` runs. Every message sent meanwhile
+    is answered exactly once when space returns (counted on the node), and a stop exits 0."""
+    if not disk.mounted:
+        pytest.skip("needs a tmpfs state folder (root with mount permission) to fill mid-run")
+    alice, room = await _configured(disk, tmp_path)
+    gateway = GatewayProcess(disk.place, tmp_path / "running")
+    try:
+        await gateway.start()
+        await alice.say(room, "before")
+        await alice.wait_for(lambda s: s.text == f"{ECHO_PREFIX}before", timeout=30)
+        sent = []
+        for round_ in range(2):
+            with disk.full():
+                for i in range(4):
+                    text = f"while full {round_}.{i}"
+                    await alice.say(room, text)
+                    sent.append(text)
+                await asyncio.sleep(4)  # the gateway works on them with no space left
+            await alice.say(room, f"space is back {round_}")
+            sent.append(f"space is back {round_}")
+        conversation = alice.conversation(room)
+        agent = next(s.sender_inbox_id for s in alice.seen if s.text == f"{ECHO_PREFIX}before")
+
+        async def answers() -> list[str]:
+            return await conversation_texts(conversation, agent)
+
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            got = await answers()
+            if all(f"{ECHO_PREFIX}{text}" in got for text in sent):
+                break
+            await asyncio.sleep(1)
+        got = await answers()
+        missing = [t for t in sent if f"{ECHO_PREFIX}{t}" not in got]
+        twice = [t for t in sent if got.count(f"{ECHO_PREFIX}{t}") > 1]
+        print(
+            f"\n{len(sent)} messages around two disk-full periods: {len(missing)} lost, {len(twice)} answered twice"
+        )
+        assert not missing and not twice, (missing, twice)
+        assert await gateway.terminate() == 0, gateway.stderr_tail()
+    finally:
+        await gateway.close()

@@ -171,7 +171,15 @@ def to_message(m: ffi.FfiMessage) -> XmtpMessage:
         content_type=content_type_of(content),
         content=content,
         inserted_at_ns=int(m.inserted_at_ns or 0),
+        delivery=_DELIVERY.get(m.delivery_status, "published"),
     )
+
+
+_DELIVERY = {
+    ffi.FfiDeliveryStatus.PUBLISHED: "published",
+    ffi.FfiDeliveryStatus.UNPUBLISHED: "unpublished",
+    ffi.FfiDeliveryStatus.FAILED: "failed",
+}
 
 
 _ROLES = {

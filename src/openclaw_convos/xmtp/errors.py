@@ -9,6 +9,7 @@ from ..errors import (
     IdentityError,
     NodeRejected,
     NodeUnreachable,
+    StorageFull,
     TooManyInstallations,
     XmtpError,
 )
@@ -55,6 +56,9 @@ def map_ffi_error(exc: BaseException, what: str) -> ConvosError:
         return NodeUnreachable(
             f"{what}: the XMTP node did not answer ({message}). Check the URL and network."
         )
+    lowered = text.lower()
+    if "database or disk is full" in lowered or "no space left" in lowered or "disk i/o error" in lowered:
+        return StorageFull(f"{what}: the disk holding the XMTP database is full ({message})")
     if "unsupported file format" in text:
         return IdentityError(f"{what}: the database key does not open this identity's database")
     tag = error_tag(text) or ""

@@ -92,6 +92,8 @@ class XmtpMessage:
     content_type: ContentTypeId | None
     content: bytes = field(repr=False)
     inserted_at_ns: int = 0
+    delivery: str = "published"
+    """``published`` (the node has it), ``unpublished`` (only our local copy, so far) or ``failed``."""
 
 
 @dataclass(frozen=True, slots=True)
