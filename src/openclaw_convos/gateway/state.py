@@ -93,7 +93,8 @@ def _v4(conn: sqlite3.Connection) -> None:
     """History keeps the sender's inbox id and display name apart; owners get a table; the outbox.
 
     Version 3 stored one ``sender`` column holding a display name or, without one, an inbox id.
-    An inbox id is 64 hex characters; anything else was a name.
+    A member chooses its name, so a 64-hex "sender" may be a name posing as someone's inbox id
+    (issue 14, item 5): every v3 sender becomes a ``sender_name`` and none an inbox id.
     """
     execute_script(
         conn,
@@ -108,10 +109,7 @@ def _v4(conn: sqlite3.Connection) -> None:
             at_ns INTEGER NOT NULL
         );
         INSERT INTO history_v4 (id, conversation_id, role, sender_inbox_id, sender_name, text, at_ns)
-            SELECT id, conversation_id, role,
-                CASE WHEN length(sender) = 64 AND lower(sender) NOT GLOB '*[^0-9a-f]*' THEN lower(sender) END,
-                CASE WHEN length(sender) = 64 AND lower(sender) NOT GLOB '*[^0-9a-f]*' THEN NULL ELSE sender END,
-                text, at_ns
+            SELECT id, conversation_id, role, NULL, sender, text, at_ns
             FROM history;
         DROP TABLE history;
         ALTER TABLE history_v4 RENAME TO history;
