@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..errors import TransportError
 from ..xmtp import XmtpMessage
 from ..xmtp import content as xc
 from ..xmtp import outbound as out
@@ -39,10 +38,6 @@ Router = Callable[[str], Route | None]
 
 def planned(conversation_id: str, item: out.Outbound) -> PlannedSend:
     return PlannedSend(conversation_id, out.to_json(item))
-
-
-class NotYetPublished(TransportError):
-    """Our earlier send is only in libxmtp's local store: retried later, never counted as sent."""
 
 
 class Outbox:
@@ -92,15 +87,13 @@ class Outbox:
             if route is None:
                 continue
             await route.conversation.sync()  # publishes what libxmtp still holds, if it can
+            # Only what the node has counts as sent: libxmtp's local copy of a send that never
+            # reached the node (the disk filled up mid-send) is sent again.
             ours = [
                 m
                 for m in await route.conversation.messages(after_ns=after_ns, application_only=True)
-                if m.sender_inbox_id == route.our_inbox_id and m.delivery != "failed"
+                if m.sender_inbox_id == route.our_inbox_id and m.delivery == "published"
             ]
-            if any(m.delivery == "unpublished" for m in ours):
-                # Only a local copy (the disk filled up, the node was away): it is not sent until
-                # the node has it, and sending it again now could answer twice. Try again later.
-                raise NotYetPublished(f"a send in {conversation_id} is not on the node yet")
             seen = [_fingerprint_message(m) for m in ours]
             position = 0
             for index in indexes:
