@@ -74,6 +74,7 @@ async def test_a_decision_is_one_write_and_survives_reopen(tmp_path: Path) -> No
     assert await state.counts() == {"replying": 2, "done": 1}
     await state.flush()
     assert await state.counts() == {"done": 2, "ignored": 1}  # m2 had no agent turn: ignored
+    assert await state.outbox("m1") == []  # sent: its rows (which may hold a file's key) are gone
     state.close()
 
 

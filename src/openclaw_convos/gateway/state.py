@@ -522,9 +522,16 @@ _SET_ACTIVITY = (
 
 
 def _finish(c: sqlite3.Connection, message_ids: list[str]) -> None:
+    """Mark messages done and drop their outbox rows: a finished message is never resumed, and
+    the rows may hold secrets (the key of a file the agent sent)."""
     c.executemany(
         "UPDATE inbound SET state = final_state, updated_at = ? WHERE message_id = ? AND state = 'replying'",
         [(time.time(), m) for m in message_ids],
+    )
+    c.executemany(
+        "DELETE FROM outbox WHERE message_id = ? AND message_id NOT IN"
+        " (SELECT message_id FROM inbound WHERE state = 'replying')",
+        [(m,) for m in message_ids],
     )
 
 
