@@ -82,3 +82,22 @@ async def test_a_megabyte_message_and_a_hostile_file_name_stay_small(place: Plac
         )
         assert "\n" not in said and len(said) < 2 * MAX_FILENAME + 80, said
         assert "X-Injected" not in said and "\u202e" not in said
+
+
+async def test_the_inbound_limit_is_configurable(place: Place) -> None:
+    await setup_owner(place)
+    place.write_config(dmPolicy="open", allowFrom=["*"], inboundTextLimit=100)
+    async with open_gateway(place.load(), EchoAgent()) as gateway:
+        room = await create_owned_conversation(place.load(), name="Room", gateway=gateway)
+        agent = gateway.hosts[room.identity.id].client.inbox_id
+        mallory = await place.user("Mallory")
+        assert (await mallory.join(room.url)).conversation_id == room.conversation_id
+        await mallory.say(room.conversation_id, "x" * 250)
+        await wait_until(
+            lambda: any(s.sender_inbox_id == agent and "250 characters" in s.text for s in mallory.seen),
+            60,
+            "the echo of the cut message",
+        )
+        echoes = [s.text for s in mallory.seen if s.sender_inbox_id == agent and "250 characters" in s.text]
+        echo = echoes[0]
+        assert echo.startswith("x" * 100 + "\n[message cut by the gateway") and "x" * 101 not in echo

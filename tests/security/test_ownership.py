@@ -69,3 +69,15 @@ async def test_a_completed_setup_makes_the_creator_the_owner(place: Place) -> No
             30,
             "the echo",
         )
+
+
+async def test_a_join_completed_later_makes_the_creator_the_owner_then(place: Place) -> None:
+    alice = await place.user("Alice", start=False)  # her app is closed during configure
+    room = await alice.create_conversation("Alice & agent")
+    result = await configure_with_invite(place.load(), alice.invite(room), timeout=1)
+    assert result.join.status is JoinStatus.PENDING
+    async with open_gateway(place.load(), EchoAgent()) as gateway:
+        assert not gateway.is_owner(alice.inbox_id)
+        await alice.start()  # she opens the app and approves; the gateway finishes the join
+        await wait_until(lambda: gateway.is_owner(alice.inbox_id), 60, "Alice becoming the owner")
+        assert gateway.owner_conversation_id == room.id

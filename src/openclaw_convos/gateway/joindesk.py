@@ -140,6 +140,10 @@ class JoinDesk:
                     return
                 assert result.conversation_id is not None
                 self._update_identity(host, {"conversation_id": result.conversation_id, "invite_slug": None})
+                if host.stored.role == "owner":
+                    # ``configure --invite``'s join of the owner conversation is complete: only
+                    # now does the invite's creator become the owner (issue 14, item 2)
+                    await self._ownership.add(invite.payload.creator_inbox_id)
                 if host.stored.role == "owner" and self._ownership.conversation_id is None:
                     self._ownership.set_conversation(result.conversation_id)
                 await self._state.set_activity(f"identity:{host.stored.id}", result.conversation_id)

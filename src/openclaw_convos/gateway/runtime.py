@@ -36,6 +36,7 @@ from ..xmtp.factory import LibxmtpFactory
 from . import wire
 from .access import DmPolicy
 from .chunking import ChunkMode
+from .config import DEFAULT_INBOUND_TEXT_LIMIT
 from .events import EventKind, Inbound
 from .explosions import Explosions
 from .groups import GroupRules
@@ -69,6 +70,8 @@ class GatewaySettings:
     owner_conversation_id: str | None = None
     """None: the conversation of the identity whose role is "owner"."""
     text_chunk_limit: int = 4000
+    inbound_text_limit: int = DEFAULT_INBOUND_TEXT_LIMIT
+    """Longer inbound texts are cut, and the agent is told (config ``inboundTextLimit``)."""
     display_name: str = "OpenClaw"
     turn_timeout: float = 120.0
     max_concurrent_turns: int = 8
@@ -270,7 +273,12 @@ class Gateway:
                 continue
             message = host.client.message(record.message_id)
             if message is not None:
-                event = wire.normalize(message, host.stored.id, self._is_dm(host, message.conversation_id))
+                event = wire.normalize(
+                    message,
+                    host.stored.id,
+                    self._is_dm(host, message.conversation_id),
+                    text_limit=self.settings.inbound_text_limit,
+                )
                 if event is not None:
                     self.pipeline.enqueue(event)
         await self.state.set_activity("started_at", self.now_iso())
@@ -450,7 +458,12 @@ class Gateway:
             self.pipeline.observe(message.conversation_id, message.sent_at_ns, membership=membership)
         if membership:
             return
-        event = wire.normalize(message, host.stored.id, self._is_dm(host, message.conversation_id))
+        event = wire.normalize(
+            message,
+            host.stored.id,
+            self._is_dm(host, message.conversation_id),
+            text_limit=self.settings.inbound_text_limit,
+        )
         if event is None or event.kind is EventKind.IGNORED:
             return
         self._conversation_hosts.setdefault(message.conversation_id, host)

@@ -55,6 +55,7 @@ def settings_from(loaded: LoadedConfig, **overrides: object) -> GatewaySettings:
         "allow_from": cfg.allow_from,
         "owner_conversation_id": cfg.owner_conversation_id,
         "text_chunk_limit": cfg.text_chunk_limit,
+        "inbound_text_limit": cfg.inbound_text_limit,
         "display_name": cfg.name or DEFAULT_NAME,
         "media_dirs": tuple(Path(d).expanduser() for d in cfg.media.media_dirs),
         "history_limit": cfg.history_limit,
