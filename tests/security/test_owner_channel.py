@@ -39,3 +39,43 @@ async def test_the_first_link_admits_the_owner_only(place: Place) -> None:
         await bob.say(room.conversation_id, "hi")
         await alice.wait_for(lambda s: "Pairing request" in s.text)
         assert not [s for s in mallory.seen if "Pairing request" in s.text]
+
+
+async def test_joins_by_others_wait_for_the_owners_admit(place: Place) -> None:
+    async with open_gateway(place.load(), EchoAgent()) as gateway:
+        created = await create_owned_conversation(
+            place.load(), gateway=gateway, single_use=False
+        )  # opted out
+        alice, mallory = await place.user("Alice"), await place.user("Mallory")
+        assert (await alice.join(created.url)).conversation_id == created.conversation_id
+        await wait_until(lambda: gateway.is_owner(alice.inbox_id), 30, "Alice becoming the owner")
+
+        held = await mallory.join(created.url, timeout=8)  # no answer: held for the owner
+        assert held.status is not JoinStatus.JOINED
+        notice = await alice.wait_for(lambda s: f"{mallory.inbox_id} asks to join" in s.text)
+        code = notice.text.split("`admit ")[1].split("`")[0]
+        owner_conversation = gateway.hosts[created.identity.id].client.conversation(created.conversation_id)
+        assert owner_conversation is not None
+        await owner_conversation.sync()
+        assert mallory.inbox_id not in {m.inbox_id for m in await owner_conversation.members()}
+
+        await alice.say(created.conversation_id, "admit WRONG234")
+        await alice.wait_for(lambda s: "No join request is waiting" in s.text)
+        await owner_conversation.sync()
+        assert mallory.inbox_id not in {m.inbox_id for m in await owner_conversation.members()}
+        await alice.say(created.conversation_id, f"admit {code.lower()}")
+        await alice.wait_for(lambda s: s.text.startswith(f"Admitted {mallory.inbox_id}"))
+        await wait_until_member(owner_conversation, mallory.inbox_id)
+
+
+async def wait_until_member(conversation: object, inbox_id: str, timeout: float = 30) -> None:
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await conversation.sync()  # type: ignore[attr-defined]
+        if inbox_id in {m.inbox_id for m in await conversation.members()}:  # type: ignore[attr-defined]
+            return
+        await asyncio.sleep(0.3)
+    raise TimeoutError(f"{inbox_id} never became a member")

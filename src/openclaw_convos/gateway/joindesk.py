@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..convos.invites import parse_invite
@@ -21,7 +21,7 @@ from ..joinflow.creator import Creator, JoinRequestMessage
 from ..joinflow.joiner import JoinStatus, wait_for_join
 from .events import Inbound
 from .ownership import Ownership
-from .pairing import PairingStore
+from .pairing import PairingStore, generate_code
 from .ports import ConversationPort
 from .state import GatewayState
 
@@ -56,6 +56,7 @@ class JoinDesk:
         report: Callable[[str, str], None],
         clock: Callable[[], str],
         sweep_interval: float = SWEEP_SECONDS,
+        notify_owner: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self._state = state
         self._pairing = pairing
@@ -67,6 +68,10 @@ class JoinDesk:
         self.sweep_interval = sweep_interval
         self._creators: dict[str, Creator] = {}
         self._admitted: list[tuple[Host, str, str]] = []
+        self._notify_owner = notify_owner
+        self._held: dict[str, tuple[Host, str, str]] = {}
+        """code -> (host, conversation, joiner): joins of the owner conversation waiting for the owner."""
+        self._approved: set[tuple[str, str]] = set()
 
     def creator(self, host: Host) -> Creator:
         creator = self._creators.get(host.stored.id)
@@ -75,12 +80,49 @@ class JoinDesk:
             def admitted(conversation_id: str, inbox_id: str) -> None:
                 self._admitted.append((host, conversation_id, inbox_id))
 
+            async def gate(conversation_id: str, inbox_id: str, _request: JoinRequestMessage) -> bool:
+                return await self._owner_allows(host, conversation_id, inbox_id)
+
             creator = self._creators[host.stored.id] = Creator(
                 host.client,  # type: ignore[arg-type]  # the creator needs the real client
                 self._state,
                 on_admit=admitted,
+                gate=gate,
             )
         return creator
+
+    async def _owner_allows(self, host: Host, conversation_id: str, inbox_id: str) -> bool:
+        """Joins of the owner conversation (it shows every pairing notice and code) by anyone but
+        the owner wait for the owner's ``admit CODE`` (issue 14, item 4). Before there is an owner,
+        the first joiner becomes it (reverse setup)."""
+        ownership = self._ownership
+        if conversation_id != ownership.conversation_id or not ownership.owners:
+            return True
+        if ownership.is_owner(inbox_id) or (conversation_id, inbox_id) in self._approved:
+            return True
+        if any(held[2] == inbox_id and held[1] == conversation_id for held in self._held.values()):
+            return False  # already asked; the owner was told once
+        code = generate_code(self._held)
+        self._held[code] = (host, conversation_id, inbox_id)
+        log.info("join of the owner conversation by %s held for the owner's approval", inbox_id[:12])
+        if self._notify_owner is not None:
+            await self._notify_owner(
+                f"{inbox_id} asks to join this conversation, where every pairing request and code "
+                f"is posted. Reply `admit {code}` here to let them in, or ignore it."
+            )
+        return False
+
+    async def admit(self, code: str) -> str | None:
+        """The owner's ``admit CODE``: add the held joiner now; their inbox id, or None."""
+        held = self._held.pop(code.strip().upper(), None)
+        if held is None:
+            return None
+        host, conversation_id, inbox_id = held
+        self._approved.add((conversation_id, inbox_id))
+        outcomes = await self.creator(host).sweep()
+        if any(o.added for o in outcomes):
+            await self._after_admits()
+        return inbox_id
 
     async def on_join_request(self, host: Host, conversation: ConversationPort, event: Inbound) -> None:
         """A join request in a DM to one of our identities: the iOS creator's checks, then add."""

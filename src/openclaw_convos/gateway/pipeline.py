@@ -51,6 +51,7 @@ APOLOGY = "Sorry, I could not answer that just now. Please try again in a moment
 THINKING_LABEL = "Thinking…"
 THOUGHT_LABEL = "Thought about it"
 _APPROVE = re.compile(r"^\s*/?approve\s+([A-Za-z0-9]{6,12})\s*$", re.IGNORECASE)
+_ADMIT = re.compile(r"^\s*/?admit\s+([A-Za-z0-9]{6,12})\s*$", re.IGNORECASE)
 
 
 @dataclass
@@ -175,7 +176,7 @@ class Pipeline:
                 following = await self._next(lane, self.gw.settings.caption_window)
                 if following is not None:
                     # an owner's command right after a photo is a command, not a caption
-                    command = _APPROVE.match(following.text or "") is not None
+                    command = any(r.match(following.text or "") for r in (_APPROVE, _ADMIT))
                     merged = None if command else merge_caption(event, following)
                     event, carried = (merged, None) if merged is not None else (event, following)
             try:
@@ -312,6 +313,17 @@ class Pipeline:
             or event.conversation_id != ownership.conversation_id
             or not ownership.is_owner(event.sender_inbox_id)
         ):
+            return
+        admit = _ADMIT.match(event.text or "")
+        if admit is not None:
+            joiner = await self.gw.joins.admit(admit.group(1))
+            answer = (
+                f"Admitted {joiner} to this conversation."
+                if joiner is not None
+                else f"No join request is waiting with the code {admit.group(1).upper()}."
+            )
+            ctx.sends[:0] = [planned(event.conversation_id, item) for item in await self._answer(ctx, answer)]
+            ctx.decide()
             return
         match = _APPROVE.match(event.text or "")
         if match is None:

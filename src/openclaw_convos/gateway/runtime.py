@@ -190,6 +190,7 @@ class Gateway:
             report=self.problems.__setitem__,
             clock=self.now_iso,
             sweep_interval=settings.sweep_interval,
+            notify_owner=self._notify_owner,
         )
         self._health_changed = asyncio.Event()
         self.allow_new_installation: set[str] = set()
@@ -511,6 +512,17 @@ class Gateway:
         await self._record_activity(key, name)
 
     # ------------------------------------------------------------------ lookups and status
+
+    async def _notify_owner(self, text: str) -> None:
+        """A notice into the owner conversation (best effort: a failure is logged)."""
+        owner = self.ownership.conversation_id
+        route = self.route(owner) if owner else None
+        if route is None:
+            return
+        try:
+            await route.conversation.publish(out.Text(text))
+        except ConvosError as exc:
+            log.warning("could not tell the owner: %s", exc)
 
     def host_for_conversation(self, conversation_id: str) -> Host | None:
         known = self._conversation_hosts.get(conversation_id)
