@@ -119,7 +119,14 @@ async def cmd_run(args: argparse.Namespace) -> int:
             from ..agents import build_agent
 
             metrics = GatewayMetrics()
-            agent = metrics.wrap(build_agent(loaded.convos.agent, environ=loaded.environ))
+            # the same backend open_gateway would build, counted
+            backend = build_agent(
+                loaded.convos.agent,
+                environ=loaded.environ,
+                work_dir=loaded.paths.media_dir,
+                max_bytes=loaded.convos.media.max_bytes,
+            )
+            agent = metrics.wrap(backend)
             endpoint = HttpEndpoint(metrics, *http)
             endpoint.start()
             console.say(f"Health and metrics on {endpoint.url} (/healthz, /readyz, /metrics)")
