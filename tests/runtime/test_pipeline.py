@@ -266,6 +266,18 @@ async def test_reactions_reach_the_agent_only_on_our_messages(rig: Rig) -> None:
     assert [t.reaction for t in rig.agent.turns] == [None, "❤️"]
 
 
+async def test_reaction_level_extensive_hands_every_reaction_to_the_agent(rig: Rig) -> None:
+    me, room = rig.identity(ALICE, BOB)
+    await rig.start(dm_policy="open", reaction_level="extensive")
+    mine = await rig.say(room, ALICE, "hello")
+    ours = next(m.id for m in room.messages_ if m.sender_inbox_id == me)
+    await rig.say(room, BOB, out.Reaction(mine, ALICE, "👍"))  # on Alice's message: a turn too
+    await rig.say(room, ALICE, out.Reaction(ours, me, "❤️", added=False))  # a removal: said in words
+    turns = [(t.reaction, t.text) for t in rig.agent.turns[1:]]
+    assert turns == [("👍", ""), (None, "[removed the reaction ❤️]")]
+    assert rig.agent.turns[1].reaction_guidance == "extensive"
+
+
 # ---------------------------------------------------------------------------- the outbox
 
 

@@ -534,11 +534,12 @@ class Pipeline:
             conversation_id=event.conversation_id,
             sender_inbox_id=event.sender_inbox_id,
             sender_name=sender_name,
-            text="" if event.kind is EventKind.REACTION else turn_text(event),
+            # an added reaction is AgentTurn.reaction; a removed one (reactionLevel extensive) is said
+            text="" if event.kind is EventKind.REACTION and event.reaction_added else turn_text(event),
             message_id=event.message_id,
             is_group=not event.is_dm,
             reply_to_text=reply_to_text,
-            reaction=event.reaction,
+            reaction=event.reaction if event.reaction_added else None,
             history=items,
             attachments=ctx.files,
             sender_timezone=await gw.state.activity_value(
@@ -645,5 +646,7 @@ def timezone_key(conversation_id: str, inbox_id: str) -> str:
 
 def turn_text(event: Inbound) -> str:
     if event.kind is EventKind.REACTION:
+        if not event.reaction_added:
+            return f"[removed the reaction {event.reaction}]"
         return f"[reacted {event.reaction} to your message]"
     return event.text or ""  # an attachment's files go to the agent as AgentTurn.attachments
