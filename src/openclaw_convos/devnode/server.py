@@ -86,7 +86,9 @@ def _stream(
         except RpcAbort as exc:
             failure = exc
         except Exception as exc:
-            if context.cancelled() or context.done():  # the client hung up mid-write: a normal end
+            # The client hung up mid-write: a normal end. grpcio may report it as a failed write
+            # (cygrpc's ExecuteBatchError on a SendMessageOperation) before the context knows.
+            if context.cancelled() or context.done() or type(exc).__name__ == "ExecuteBatchError":
                 logger.debug("stream %s ended: the client went away (%s)", path, type(exc).__name__)
                 return
             logger.exception("stream %s failed", path)
