@@ -512,3 +512,22 @@ async def test_a_restart_catches_up_from_the_cursor_not_from_the_owner_history(r
     await rig.restart()
     await rig.settle()
     assert "hello in the DM" in [t.text for t in rig.agent.turns]
+
+
+async def test_resume_sends_again_what_it_cannot_recognise(rig: Rig) -> None:
+    """A send with nothing to recognise it by (a read receipt) is never taken for an earlier message."""
+    from openclaw_convos.gateway.outbox import Outbox, Route, planned
+
+    me, room = rig.identity(ALICE)
+    gateway = await rig.start(dm_policy="open")
+    await rig.say(room, ALICE, "hello")  # leaves our answer (and any receipt) in the conversation
+    before = len(rig.net.sent)
+    host = gateway.host_for_conversation(room.id)
+    assert host is not None
+    conversation = host.client.conversation(room.id)
+    assert conversation is not None
+    outbox = Outbox(gateway.state, lambda _cid: Route(conversation, me))
+    sends = [planned(room.id, out.ReadReceipt()), planned(room.id, out.Text("echo: hello"))]
+    present = await outbox._present(sends, 0)
+    assert present == {1}  # the text is there; the receipt cannot be told apart: it goes again
+    assert len(rig.net.sent) == before
