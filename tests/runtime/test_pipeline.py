@@ -531,3 +531,31 @@ async def test_resume_sends_again_what_it_cannot_recognise(rig: Rig) -> None:
     present = await outbox._present(sends, 0)
     assert present == {1}  # the text is there; the receipt cannot be told apart: it goes again
     assert len(rig.net.sent) == before
+
+
+async def test_one_read_receipt_covers_a_burst_of_answers(rig: Rig) -> None:
+    me, room = rig.identity(ALICE)
+    await rig.start(dm_policy="open", read_receipt_delay=0.2)
+    receipts = lambda: [s for s in rig.net.sent if s.sender == me and isinstance(s.item, out.ReadReceipt)]  # noqa: E731
+    for i in range(3):
+        await rig.say(room, ALICE, f"m{i}")
+    assert rig.texts(room, me) == ["echo: m0", "echo: m1", "echo: m2"]
+    assert receipts() == []  # not yet: the conversation is not quiet
+    await asyncio.sleep(0.4)
+    assert len(receipts()) == 1  # one receipt marks all three read
+    await rig.say(room, ALICE, "later")
+    await asyncio.sleep(0.4)
+    assert len(receipts()) == 2
+
+
+async def test_no_read_receipt_when_they_are_off_or_nothing_was_answered(rig: Rig) -> None:
+    me, room = rig.identity(ALICE)
+    await rig.start(dm_policy="allowlist", read_receipt_delay=0.05)
+    await rig.say(room, ALICE, "ignored")  # not admitted: not answered, no receipt
+    await asyncio.sleep(0.2)
+    assert not [s for s in rig.net.sent if s.sender == me and isinstance(s.item, out.ReadReceipt)]
+    await rig.restart(dm_policy="open", read_receipts=False, read_receipt_delay=0.05)
+    await rig.say(room, ALICE, "answered")
+    await asyncio.sleep(0.2)
+    assert rig.texts(room, me) == ["echo: answered"]
+    assert not [s for s in rig.net.sent if s.sender == me and isinstance(s.item, out.ReadReceipt)]

@@ -64,6 +64,8 @@ class Context:
     sends: list[PlannedSend] = field(default_factory=list)
     history: list[HistoryItem] = field(default_factory=list)
     activity: list[tuple[str, str]] = field(default_factory=list)
+    read: bool = False
+    """The agent answered: a read receipt follows (see ``read_receipt_delay``)."""
     known: Prefetched | None = None
     """The record, sender name and history, read once by :meth:`Pipeline.claim`."""
     ignored: bool = False
@@ -124,6 +126,7 @@ class Pipeline:
         self._member_counts: dict[str, int] = {}
         self._last_owner_notice = 0.0
         self._suppressed_notices = 0
+        self._receipts: dict[str, asyncio.Task[None]] = {}
         self.turns_started = 0
         self.turns_failed = 0
 
@@ -241,6 +244,25 @@ class Pipeline:
                 )
             if plan.sends:
                 await self.gw.outbox.deliver(event.message_id, plan.sends)
+            if ctx.read and self.gw.settings.read_receipts:
+                self._receipt_soon(ctx.conversation)
+
+    def _receipt_soon(self, conversation: ConversationPort) -> None:
+        """A read receipt once the conversation has been quiet for ``read_receipt_delay``."""
+        pending = self._receipts.pop(conversation.id, None)
+        if pending is not None and not pending.done():
+            pending.cancel()
+        self._receipts[conversation.id] = self.gw.tasks.spawn(
+            self._receipt_after_quiet(conversation), f"convos:receipt:{conversation.id}"
+        )
+
+    async def _receipt_after_quiet(self, conversation: ConversationPort) -> None:
+        await asyncio.sleep(self.gw.settings.read_receipt_delay)
+        self._receipts.pop(conversation.id, None)
+        try:
+            await conversation.publish(out.ReadReceipt())  # everything before it is read
+        except ConvosError as exc:
+            log.debug("read receipt not sent in %s: %s", conversation.id, exc)
 
     async def claim(self, ctx: Context) -> None:
         """Skip what is finished; finish what was decided but not fully sent."""
@@ -507,8 +529,7 @@ class Pipeline:
             ctx.send(
                 event.conversation_id, out.Reaction(event.message_id, event.sender_inbox_id, reply.react)
             )
-        if self.gw.settings.read_receipts and ctx.sends:
-            ctx.send(event.conversation_id, out.ReadReceipt())  # we read (and answered) it
+        ctx.read = bool(ctx.sends)
         ctx.decide()
 
     async def run_agent(self, ctx: Context, sender_name: str | None) -> AgentReply:

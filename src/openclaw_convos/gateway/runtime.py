@@ -83,7 +83,11 @@ class GatewaySettings:
     chunk_mode: ChunkMode = "length"
     reaction_level: ReactionLevel = "minimal"
     read_receipts: bool = True
-    """Send a read receipt for each message the agent answered."""
+    """Send a read receipt for the messages the agent answered."""
+    read_receipt_delay: float = 1.0
+    """The receipt goes out once a conversation has been quiet this long after an answer: one
+    receipt marks everything before it read, so a busy conversation costs one, not one per answer
+    (each is an MLS message, as expensive to send as the answer)."""
     thinking_indicator: bool = True
     """With the typing indicator, Convos' ``thinking`` indicator for turns slower than ``typing_delay``."""
     typing_indicator: bool = True
