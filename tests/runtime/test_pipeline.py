@@ -535,17 +535,20 @@ async def test_resume_sends_again_what_it_cannot_recognise(rig: Rig) -> None:
 
 async def test_one_read_receipt_covers_a_burst_of_answers(rig: Rig) -> None:
     me, room = rig.identity(ALICE)
-    await rig.start(dm_policy="open", read_receipt_delay=0.2)
+    await rig.start(dm_policy="open", read_receipt_delay=0.2, read_receipt_interval=0.6)
     receipts = lambda: [s for s in rig.net.sent if s.sender == me and isinstance(s.item, out.ReadReceipt)]  # noqa: E731
     for i in range(3):
         await rig.say(room, ALICE, f"m{i}")
     assert rig.texts(room, me) == ["echo: m0", "echo: m1", "echo: m2"]
-    assert receipts() == []  # not yet: the conversation is not quiet
-    await asyncio.sleep(0.4)
+    assert receipts() == []  # not yet: it follows the first answer by read_receipt_delay
+    await asyncio.sleep(0.3)
     assert len(receipts()) == 1  # one receipt marks all three read
     await rig.say(room, ALICE, "later")
-    await asyncio.sleep(0.4)
-    assert len(receipts()) == 2
+    await asyncio.sleep(0.2)
+    assert len(receipts()) == 1  # at most one per read_receipt_interval...
+    await asyncio.sleep(0.5)
+    assert len(receipts()) == 2  # ...then the next one covers "later"
+    assert rig.net.sent[-1].item == out.ReadReceipt()  # after the answer it covers
 
 
 async def test_no_read_receipt_when_they_are_off_or_nothing_was_answered(rig: Rig) -> None:

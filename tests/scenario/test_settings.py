@@ -245,7 +245,7 @@ async def test_read_receipt_thinking_indicator_and_time_zone(world: World) -> No
         push=False,
     )
     agent = RecordingAgent(reply="slow answer", delay=1.5)
-    async with open_gateway(world.load(), agent, typing_delay=0.3) as gateway:
+    async with open_gateway(world.load(), agent, typing_delay=0.3, read_receipt_interval=1.0) as gateway:
         ours = agent_of(gateway, owner_room)
         after = len(alice.seen)
         mine = await alice.say(owner_room, "think hard")

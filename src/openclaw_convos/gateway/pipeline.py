@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -127,6 +128,7 @@ class Pipeline:
         self._last_owner_notice = 0.0
         self._suppressed_notices = 0
         self._receipts: dict[str, asyncio.Task[None]] = {}
+        self._receipt_sent_at: dict[str, float] = {}
         self.turns_started = 0
         self.turns_failed = 0
 
@@ -248,21 +250,31 @@ class Pipeline:
                 self._receipt_soon(ctx.conversation)
 
     def _receipt_soon(self, conversation: ConversationPort) -> None:
-        """A read receipt once the conversation has been quiet for ``read_receipt_delay``."""
-        pending = self._receipts.pop(conversation.id, None)
+        """A read receipt for what the agent answered: one receipt marks everything before it
+        read, so one pending receipt covers every answer until it goes out. It goes out
+        ``read_receipt_delay`` after the answer, and at most once per ``read_receipt_interval``
+        per conversation (each receipt is an MLS message, as costly as an answer)."""
+        pending = self._receipts.get(conversation.id)
         if pending is not None and not pending.done():
-            pending.cancel()
+            return
+        settings, now = self.gw.settings, time.monotonic()
+        last = self._receipt_sent_at.get(conversation.id)
+        at = now + settings.read_receipt_delay
+        if last is not None:
+            at = max(at, last + settings.read_receipt_interval)
         self._receipts[conversation.id] = self.gw.tasks.spawn(
-            self._receipt_after_quiet(conversation), f"convos:receipt:{conversation.id}"
+            self._receipt_at(conversation, at - now), f"convos:receipt:{conversation.id}"
         )
 
-    async def _receipt_after_quiet(self, conversation: ConversationPort) -> None:
-        await asyncio.sleep(self.gw.settings.read_receipt_delay)
-        self._receipts.pop(conversation.id, None)
+    async def _receipt_at(self, conversation: ConversationPort, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._receipt_sent_at[conversation.id] = time.monotonic()
         try:
             await conversation.publish(out.ReadReceipt())  # everything before it is read
         except ConvosError as exc:
             log.debug("read receipt not sent in %s: %s", conversation.id, exc)
+        finally:
+            self._receipts.pop(conversation.id, None)
 
     async def claim(self, ctx: Context) -> None:
         """Skip what is finished; finish what was decided but not fully sent."""

@@ -85,9 +85,11 @@ class GatewaySettings:
     read_receipts: bool = True
     """Send a read receipt for the messages the agent answered."""
     read_receipt_delay: float = 1.0
-    """The receipt goes out once a conversation has been quiet this long after an answer: one
-    receipt marks everything before it read, so a busy conversation costs one, not one per answer
-    (each is an MLS message, as expensive to send as the answer)."""
+    """A read receipt goes out this long after an answer; one receipt marks everything before it
+    read, so a pending receipt covers every later answer too."""
+    read_receipt_interval: float = 15.0
+    """At most one read receipt per conversation in this many seconds (each is an MLS message,
+    as costly to send and to read as the answer itself)."""
     thinking_indicator: bool = True
     """With the typing indicator, Convos' ``thinking`` indicator for turns slower than ``typing_delay``."""
     typing_indicator: bool = True
