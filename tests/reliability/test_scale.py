@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import resource
 import signal
 import sys
 import time
-from typing import Any
 
 import httpx
 import pytest
@@ -22,19 +20,16 @@ from .harness import Node, Place
 COUNT = 300
 
 
-def _limit(soft: int, hard: int) -> Any:
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-
-    return apply
+# The limit is set by a tiny launcher that then execs `run`: a preexec_fn would run Python in the
+# forked child of a process with gRPC threads (the devnode), which can crash it before the exec.
+_LAUNCH = "import os, resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[1]), int(sys.argv[2]))); os.execv(sys.executable, [sys.executable, *sys.argv[3:]])"
 
 
 async def _run(place: Place, soft: int, hard: int) -> tuple[asyncio.subprocess.Process, str, list[str]]:
     env = {**os.environ, **place.environ, "RUST_LOG": "off", "HOME": str(place.root)}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "openclaw_convos", "run", "--http", "127.0.0.1:0",
+        sys.executable, "-c", _LAUNCH, str(soft), str(hard), "-m", "openclaw_convos", "run", "--http", "127.0.0.1:0",
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        preexec_fn=_limit(soft, hard),
     )  # fmt: skip
     assert proc.stdout is not None
     lines: list[str] = []

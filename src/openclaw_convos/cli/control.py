@@ -155,15 +155,29 @@ CONVERSATION_ACTIONS: dict[str, Action] = {
 
 async def perform(loaded: LoadedConfig, action: str, conversation_id: str, **params: Any) -> Params:
     """Run ``action`` on one of our conversations, through the running gateway if there is one."""
-    if action not in CONVERSATION_ACTIONS:
-        raise ValueError(f"unknown action {action!r}")
+    (result,) = await perform_all(loaded, conversation_id, [(action, params)])
+    return result
+
+
+async def perform_all(
+    loaded: LoadedConfig, conversation_id: str, actions: list[tuple[str, Params]]
+) -> list[Params]:
+    """Run several actions in order on one conversation, opening its identity once (libxmtp can
+    refuse to reopen a database that this process closed a moment ago: "PRAGMA key or salt has
+    incorrect value")."""
+    for action, _params in actions:
+        if action not in CONVERSATION_ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
     if running_gateway(loaded.paths) is not None:
-        return await ControlClient(control_dir(loaded.paths)).call(
-            action, conversation=conversation_id, **params
-        )
+        control = ControlClient(control_dir(loaded.paths))
+        return [
+            await control.call(action, conversation=conversation_id, **params) for action, params in actions
+        ]
     client, conversation = await open_conversation(loaded, conversation_id)
     try:
-        return await CONVERSATION_ACTIONS[action](client, conversation, params)
+        return [
+            await CONVERSATION_ACTIONS[action](client, conversation, params) for action, params in actions
+        ]
     finally:
         client.close()
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .console import Console, short
 from .context import add_network_options, find_conversation, identities, load, owner_conversation_id
-from .control import perform
+from .control import perform, perform_all
 from .errors import EXIT_OK, CliError, UsageError
 
 if TYPE_CHECKING:
@@ -68,12 +68,17 @@ async def cmd_send(args: argparse.Namespace) -> int:
     loaded = load(args)
     stored = find_conversation(loaded, args.conversation)
     assert stored.conversation_id is not None
-    for path in files:  # each file its own message, before the text (as the Convos app does)
-        sent = await perform(loaded, "send_file", stored.conversation_id, file=await _upload(loaded, path))
+    # each file its own message, before the text (as the Convos app does); one open for all
+    actions: list[tuple[str, dict[str, Any]]] = [
+        ("send_file", {"file": await _upload(loaded, p)}) for p in files
+    ]
+    if text:
+        actions.append(("send", {"text": text}))
+    results = await perform_all(loaded, stored.conversation_id, actions)
+    for path, sent in zip(files, results, strict=False):
         console.say(f"Sent {path.name} to {stored.conversation_id} (message {sent.get('messageId', '?')}).")
     if text:
-        sent = await perform(loaded, "send", stored.conversation_id, text=text)
-        console.say(f"Sent to {stored.conversation_id} (message {sent.get('messageId', '?')}).")
+        console.say(f"Sent to {stored.conversation_id} (message {results[-1].get('messageId', '?')}).")
     return EXIT_OK
 
 
