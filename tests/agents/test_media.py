@@ -124,10 +124,10 @@ def test_notes_reach_the_model() -> None:
 
 def test_media_lines() -> None:
     text, refs = split_media_lines(
-        "Here you go.\nMEDIA: /tmp/out/chart.png\n  MEDIA:https://cdn.example.test/a.jpg\nBye"
+        "Here you go.\nMEDIA: /srv/agent-out/chart.png\n  MEDIA:https://cdn.example.test/a.jpg\nBye"
     )
     assert text == "Here you go.\n\nBye" or text == "Here you go.\nBye"
-    assert refs == (MediaRef("/tmp/out/chart.png"), MediaRef("https://cdn.example.test/a.jpg"))
+    assert refs == (MediaRef("/srv/agent-out/chart.png"), MediaRef("https://cdn.example.test/a.jpg"))
     assert split_media_lines("no media: here") == ("no media: here", ())
 
 
