@@ -98,7 +98,12 @@ class ConversationView:
         self, *, after_ns: int | None = None, limit: int | None = None, application_only: bool = False
     ) -> list[XmtpMessage]:
         self._c.network.reads += 1
-        found = [m for m in self._c.messages_ if after_ns is None or m.sent_at_ns > after_ns]
+        forgotten = self._c.network.forgotten.get(self._inbox_id, set())
+        found = [
+            m
+            for m in self._c.messages_
+            if (after_ns is None or m.sent_at_ns > after_ns) and m.id not in forgotten
+        ]
         return found[:limit] if limit else found
 
     async def members(self) -> list[Member]:
@@ -168,6 +173,8 @@ class FakeClient:
         return ConversationView(c, self._inbox_id)
 
     def message(self, message_id: str) -> XmtpMessage | None:
+        if message_id in self.network.forgotten.get(self._inbox_id, set()):
+            return None
         for c in self.network.conversations.values():
             if self._inbox_id in c.member_ids:
                 for m in c.messages_:
@@ -182,6 +189,14 @@ class FakeClient:
             if self._inbox_id in c.member_ids
         ]
 
+    async def forget_messages(self, conversation_id: str, *, keep: int, before_ns: int) -> int:
+        await asyncio.sleep(0)
+        forgotten = self.network.forgotten.setdefault(self._inbox_id, set())
+        stored = [m for m in self.network.conversations[conversation_id].messages_ if m.id not in forgotten]
+        gone = [m.id for m in stored[: max(0, len(stored) - keep)] if m.sent_at_ns < before_ns]
+        forgotten.update(gone)
+        return len(gone)
+
     def close(self) -> None:
         self.closed = True
 
@@ -194,6 +209,8 @@ class FakeNetwork:
         self.clients: dict[str, FakeClient] = {}
         self.sent: list[Sent] = []
         self.reads = 0
+        self.forgotten: dict[str, set[str]] = {}
+        """inbox id -> ids of messages that client deleted from its local store."""
 
     @staticmethod
     def inbox_of(identity: Identity) -> str:

@@ -393,6 +393,72 @@ async def test_a_finished_message_is_never_answered_again(rig: Rig) -> None:
     assert len(rig.agent.turns) == 1
 
 
+# ---------------------------------------------------------------------------- the local store
+
+
+async def test_handled_messages_beyond_keep_messages_leave_the_local_store(rig: Rig) -> None:
+    me, room = rig.identity(ALICE)
+    gateway = await rig.start(dm_policy="open", keep_messages=4, read_receipts=False)
+    for i in range(6):
+        await rig.say(room, ALICE, f"m{i}")
+    stored = [m.id for m in room.messages_]
+    assert len(stored) == 13  # the profile, six messages and six answers
+    assert await gateway.forget_old_messages() == 9
+    assert rig.net.forgotten[me] == set(stored[:9])
+    assert rig.net.forgotten.keys() == {me}  # the members' copies stay
+    assert await gateway.forget_old_messages() == 0
+    # The agent's history is the gateway's own: it still starts at the first message.
+    await rig.say(room, ALICE, "m6")
+    assert [h.text for h in rig.agent.turns[-1].history][:2] == ["m0", "echo: m0"]
+    await rig.restart(dm_policy="open", keep_messages=4, read_receipts=False)
+    await rig.settle()
+    assert len(rig.agent.turns) == 7  # nothing answered twice
+
+
+async def test_a_message_being_answered_is_never_forgotten(rig: Rig) -> None:
+    me, room = rig.identity(ALICE)
+    gateway = await rig.start(dm_policy="open", keep_messages=0, read_receipts=False)
+    await rig.say(room, ALICE, "first")
+    room.fail_sends = 10**6  # its answer cannot go out until the restart
+    hello = await room.publish_as(ALICE, out.Text("hello"))
+    for _ in range(200):
+        record = await gateway.state.get(hello)
+        if record is not None and record.state is RecordState.REPLYING:
+            break
+        await asyncio.sleep(0.01)
+    await room.publish_as(ALICE, out.Text("later"))
+    await asyncio.sleep(0.05)
+    assert await gateway.forget_old_messages() == 3  # the profile, "first" and its answer
+    assert hello not in rig.net.forgotten[me]
+    room.fail_sends = 0
+    await rig.restart(dm_policy="open", keep_messages=0, read_receipts=False)
+    await rig.settle()
+    assert rig.texts(room, me) == ["echo: first", "echo: hello", "echo: later"]
+
+
+async def test_the_gateway_forgets_in_the_background(rig: Rig) -> None:
+    me, room = rig.identity(ALICE)
+    await rig.start(dm_policy="open", keep_messages=1, forget_interval=0.01, read_receipts=False)
+    for i in range(3):
+        await rig.say(room, ALICE, f"m{i}")
+    for _ in range(500):
+        if len(rig.net.forgotten.get(me, ())) == 5:
+            break
+        await asyncio.sleep(0.01)
+    assert rig.net.forgotten[me] == {m.id for m in room.messages_[:5]}
+
+
+async def test_keep_messages_none_keeps_everything(rig: Rig) -> None:
+    me, room = rig.identity(ALICE)
+    gateway = await rig.start(dm_policy="open", keep_messages=None, forget_interval=0.01)
+    for i in range(3):
+        await rig.say(room, ALICE, f"m{i}")
+    await asyncio.sleep(0.05)
+    assert await gateway.forget_old_messages() == 0
+    assert me not in rig.net.forgotten
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "convos:forget"]
+
+
 # ---------------------------------------------------------------------------- order and cost
 
 

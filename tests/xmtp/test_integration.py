@@ -97,6 +97,47 @@ async def test_paging_over_more_than_100_messages(make_client: ClientFactory) ->
     assert texts(await bob_dm.messages(application_only=True)) == [f"m{i}" for i in range(130)]
 
 
+async def test_forgetting_old_messages_deletes_only_our_local_copies(pool: BackendPool, tmp_path: Path) -> None:
+    """Why the gateway forgets: libxmtp lists conversations with every stored message in memory."""
+    alice = await XmtpClient.open(Identity(IdentityKeys.generate(), tmp_path / "alice.db3"), pool)
+    bob_identity = Identity(IdentityKeys.generate(), tmp_path / "bob.db3")
+    bob = await XmtpClient.open(bob_identity, pool)
+    dm = await alice.find_or_create_dm(bob.inbox_id)
+    for i in range(40):
+        await dm.send(c.encode_text(f"m{i}"))
+    await wait_for_conversation(bob, dm.id)
+    bob_dm = bob.conversation(dm.id)
+    assert bob_dm is not None
+    await bob_dm.sync()
+    stored = await bob_dm.messages()
+    sent = [m for m in stored if m.kind is MessageKind.APPLICATION]
+    assert texts(sent) == [f"m{i}" for i in range(40)]
+
+    # Nothing at or after before_ns goes, even beyond `keep`.
+    forgotten = await bob.forget_messages(dm.id, keep=5, before_ns=sent[30].sent_at_ns)
+    assert forgotten == len(stored) - 10
+    assert texts(await bob_dm.messages()) == [f"m{i}" for i in range(30, 40)]
+    assert bob.message(sent[0].id) is None
+    # Then the newest `keep` stay.
+    assert await bob.forget_messages(dm.id, keep=5, before_ns=time.time_ns()) == 5
+    assert texts(await bob_dm.messages()) == [f"m{i}" for i in range(35, 40)]
+    assert await bob.forget_messages(dm.id, keep=5, before_ns=time.time_ns()) == 0
+
+    # Syncing and reopening do not fetch them again; alice's copy is whole; the DM still works.
+    await bob_dm.sync()
+    await bob.sync_all()
+    bob.close()
+    bob = await XmtpClient.open(bob_identity, pool)
+    await bob.sync_all()
+    again = bob.conversation(dm.id)
+    assert again is not None
+    assert texts(await again.messages()) == [f"m{i}" for i in range(35, 40)]
+    assert len(texts(await dm.messages())) == 40
+    await again.send(c.encode_text("still here"))
+    await dm.sync()
+    assert texts(await dm.messages())[-1] == "still here"
+
+
 async def test_reopen_keeps_inbox_and_installation(pool: BackendPool, tmp_path: Path) -> None:
     identity = Identity(IdentityKeys.generate(), tmp_path / "ids" / "a.db3")
     first = await XmtpClient.open(identity, pool)

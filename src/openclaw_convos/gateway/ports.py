@@ -56,6 +56,11 @@ class ClientPort(Protocol):
 
     async def list_conversations(self) -> Sequence[ConversationPort]: ...
 
+    async def forget_messages(self, conversation_id: str, *, keep: int, before_ns: int) -> int:
+        """Delete local copies of the conversation's oldest messages: all but the newest ``keep``,
+        and only those sent before ``before_ns``. Returns how many."""
+        ...
+
     def close(self) -> None: ...
 
 

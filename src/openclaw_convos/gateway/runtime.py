@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -58,6 +59,11 @@ log = logging.getLogger("openclaw_convos.gateway")
 
 HEARTBEAT_SECONDS = 5.0
 """How often a running gateway records that it is alive (``status`` reads it)."""
+
+KEEP_MESSAGES = 1000
+"""Default of :attr:`GatewaySettings.keep_messages`: far more than any agent history or quoted reply
+needs (the agent's history is the gateway's own, in its state database)."""
+FORGET_SECONDS = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +111,13 @@ class GatewaySettings:
     serve_joins: bool = True
     """Sweep for join requests and finish pending joins (needs real libxmtp clients)."""
     sweep_interval: float = SWEEP_SECONDS
+    keep_messages: int | None = KEEP_MESSAGES
+    """Each identity's local XMTP store keeps this many messages per conversation (plus any not
+    handled yet); older ones are deleted from it. None keeps everything. libxmtp lists
+    conversations with every stored message in memory, so an unbounded store makes every restart
+    and join sweep cost memory and time in proportion to the whole history."""
+    forget_interval: float = FORGET_SECONDS
+    """How often old messages are forgotten (the first time shortly after start)."""
 
 
 @dataclass
@@ -290,6 +303,8 @@ class Gateway:
                     self.pipeline.enqueue(event)
         await self.state.set_activity("started_at", self.now_iso())
         self.tasks.spawn(self._heartbeat(), "convos:heartbeat")
+        if self.settings.keep_messages is not None:
+            self.tasks.spawn(self._forget_forever(), "convos:forget")
 
     async def add_identity(self, stored: StoredIdentity, *, allow_new_installation: bool = False) -> Host:
         """Open an identity's client and start streaming it (used at start and after a join)."""
@@ -588,6 +603,39 @@ class Gateway:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):
                     await self._health_changed.wait()
+
+    async def forget_old_messages(self) -> int:
+        """Delete the local copies of old, handled messages beyond ``keep_messages`` per conversation.
+
+        Only what the gateway has handled for good goes (see :meth:`GatewayState.handled_before`);
+        nothing is sent and the members' copies stay. Returns how many messages were deleted.
+        """
+        keep = self.settings.keep_messages
+        if keep is None:
+            return 0
+        served = {h.stored.conversation_id: h for h in self.hosts.values() if h.stored.conversation_id}
+        served.update(self._conversation_hosts)
+        total = 0
+        for conversation_id, before_ns in (await self.state.handled_before()).items():
+            host = served.get(conversation_id)
+            if host is None or self.hosts.get(host.stored.id) is not host or self.stopping:
+                continue
+            try:
+                count = await host.client.forget_messages(conversation_id, keep=keep, before_ns=before_ns)
+            except ConvosError as exc:
+                log.debug("old messages of %s not forgotten: %s", conversation_id, exc)
+                continue
+            if count:
+                log.info("forgot %d old messages of %s (the newest %d stay)", count, conversation_id, keep)
+            total += count
+        return total
+
+    async def _forget_forever(self) -> None:
+        interval = self.settings.forget_interval
+        await asyncio.sleep(min(60.0, interval) * random.uniform(0.5, 1.0))
+        while True:
+            await self.forget_old_messages()
+            await asyncio.sleep(interval * random.uniform(0.9, 1.1))
 
     async def status(self) -> dict[str, Any]:
         problems = dict(self.problems)

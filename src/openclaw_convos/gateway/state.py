@@ -391,6 +391,21 @@ class GatewayState:
         )
         return {str(r["c"]): int(r["m"]) for r in rows if r["m"] is not None}
 
+    async def handled_before(self) -> dict[str, int]:
+        """Per conversation: the sent time before which every message is handled for good.
+
+        That is the cursor, or the oldest message still being answered when that is older (a
+        restart reads it again by id). Messages older than this may leave the local XMTP store.
+        """
+        rows = await self._db.fetchall(
+            "WITH cur AS (SELECT c, MAX(m) AS m FROM (SELECT conversation_id AS c, MAX(sent_at_ns) AS m"
+            " FROM inbound GROUP BY conversation_id UNION ALL SELECT conversation_id, sent_at_ns FROM cursors)"
+            " GROUP BY c), open AS (SELECT conversation_id AS c, MIN(sent_at_ns) AS m FROM inbound"
+            " WHERE state IN ('received', 'replying') GROUP BY conversation_id)"
+            " SELECT cur.c AS c, MIN(cur.m, COALESCE(open.m, cur.m)) AS m FROM cur LEFT JOIN open ON open.c = cur.c"
+        )
+        return {str(r["c"]): int(r["m"]) for r in rows if r["m"] is not None}
+
     async def advance_cursor(self, conversation_id: str, sent_at_ns: int) -> None:
         """Record that a message that leaves no inbound record (profile, join request) was handled."""
         await self._db.execute(

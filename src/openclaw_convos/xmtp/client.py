@@ -296,19 +296,7 @@ class XmtpConversation:
         application_only: bool = False,
     ) -> list[XmtpMessage]:
         """Messages stored locally (call :meth:`sync` first to fetch new ones), by sent time."""
-        opts = ffi.FfiListMessagesOptions(
-            sent_before_ns=before_ns,
-            sent_after_ns=after_ns,
-            limit=limit,
-            delivery_status=None,
-            direction=ffi.FfiDirection.DESCENDING if descending else ffi.FfiDirection.ASCENDING,
-            content_types=None,
-            exclude_content_types=None,
-            exclude_sender_inbox_ids=None,
-            sort_by=None,
-            inserted_after_ns=None,
-            inserted_before_ns=None,
-        )
+        opts = _message_options(after_ns=after_ns, before_ns=before_ns, limit=limit, descending=descending)
         raw = await call(f"read messages of {self.id}", self._raw.find_messages(opts))
         out = [to_message(m) for m in raw]
         if application_only:
@@ -436,6 +424,33 @@ _POLICY_UPDATES = {
 }
 """The policies a super admin can change after creation (libxmtp has no update for the
 disappearing-messages policy of an existing group)."""
+
+
+def _message_options(
+    *,
+    after_ns: int | None = None,
+    before_ns: int | None = None,
+    limit: int | None = None,
+    descending: bool = False,
+) -> ffi.FfiListMessagesOptions:
+    """Messages by sent time, oldest first unless ``descending``."""
+    return ffi.FfiListMessagesOptions(
+        sent_before_ns=before_ns,
+        sent_after_ns=after_ns,
+        limit=limit,
+        delivery_status=None,
+        direction=ffi.FfiDirection.DESCENDING if descending else ffi.FfiDirection.ASCENDING,
+        content_types=None,
+        exclude_content_types=None,
+        exclude_sender_inbox_ids=None,
+        sort_by=None,
+        inserted_after_ns=None,
+        inserted_before_ns=None,
+    )
+
+
+_FORGET_BATCH = 200
+"""Messages read (and decoded) at once while forgetting old ones."""
 
 
 def _creator_owned_policy_set() -> ffi.FfiPermissionPolicySet:
@@ -710,6 +725,39 @@ class XmtpClient:
             return to_message(self._raw.message(bytes.fromhex(message_id)))
         except (ValueError, *_LIBXMTP_ERRORS):  # type: ignore[misc]
             return None
+
+    async def forget_messages(self, conversation_id: str, *, keep: int, before_ns: int) -> int:
+        """Delete this installation's local copies of a conversation's oldest messages.
+
+        Keeps the newest ``keep`` messages and everything sent at or after ``before_ns``; nothing is
+        sent and nobody else's copy changes. Returns how many were deleted.
+
+        Why: libxmtp lists conversations (``list``, ``sync_all``) through a view that numbers every
+        stored message of every conversation with its body, so the memory and time of each listing
+        grow with the whole stored history (about 2 MiB per MB of messages, measured).
+        """
+        what = f"forget old messages of {conversation_id}"
+        try:
+            raw = await asyncio.to_thread(self._raw.conversation, bytes.fromhex(conversation_id))
+            excess = int(await asyncio.to_thread(raw.count_messages, _message_options())) - keep
+        except _LIBXMTP_ERRORS as exc:
+            raise map_ffi_error(exc, what) from exc
+
+        def delete(ids: list[bytes]) -> int:
+            return sum(int(self._raw.delete_message(message_id)) for message_id in ids)
+
+        deleted = 0
+        while excess > 0:
+            options = _message_options(before_ns=before_ns, limit=min(excess, _FORGET_BATCH))
+            batch = await call(what, raw.find_messages(options))
+            if not batch:
+                break
+            try:
+                deleted += await asyncio.to_thread(delete, [m.id for m in batch])
+            except _LIBXMTP_ERRORS as exc:
+                raise map_ffi_error(exc, what) from exc
+            excess -= len(batch)
+        return deleted
 
     def close(self) -> None:
         """Release the database connections (the object must not be used afterwards)."""
