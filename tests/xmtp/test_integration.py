@@ -97,7 +97,9 @@ async def test_paging_over_more_than_100_messages(make_client: ClientFactory) ->
     assert texts(await bob_dm.messages(application_only=True)) == [f"m{i}" for i in range(130)]
 
 
-async def test_forgetting_old_messages_deletes_only_our_local_copies(pool: BackendPool, tmp_path: Path) -> None:
+async def test_forgetting_old_messages_deletes_only_our_local_copies(
+    pool: BackendPool, tmp_path: Path
+) -> None:
     """Why the gateway forgets: libxmtp lists conversations with every stored message in memory."""
     alice = await XmtpClient.open(Identity(IdentityKeys.generate(), tmp_path / "alice.db3"), pool)
     bob_identity = Identity(IdentityKeys.generate(), tmp_path / "bob.db3")
