@@ -410,9 +410,20 @@ async def test_handled_messages_beyond_keep_messages_leave_the_local_store(rig: 
     # The agent's history is the gateway's own: it still starts at the first message.
     await rig.say(room, ALICE, "m6")
     assert [h.text for h in rig.agent.turns[-1].history][:2] == ["m0", "echo: m0"]
+    # A reply quoting a forgotten message is answered, without the quoted text.
+    await rig.say(room, ALICE, out.Reply(stored[12], me, "and this?"))
+    await rig.say(room, ALICE, out.Reply(stored[1], ALICE, "and that?"))
+    quoting_kept, quoting_forgotten = rig.agent.turns[-2:]
+    assert quoting_kept.reply_to_text == "echo: m5"
+    assert (quoting_forgotten.text, quoting_forgotten.reply_to_text) == ("and that?", None)
     await rig.restart(dm_policy="open", keep_messages=4, read_receipts=False)
     await rig.settle()
-    assert len(rig.agent.turns) == 7  # nothing answered twice
+    assert len(rig.agent.turns) == 9  # nothing answered twice
+
+
+def test_by_default_the_newest_1000_messages_stay_and_forgetting_runs_every_ten_minutes() -> None:
+    settings = GatewaySettings(endpoint=Endpoint("http://127.0.0.1:1"))
+    assert (settings.keep_messages, settings.forget_interval) == (1000, 600.0)
 
 
 async def test_a_message_being_answered_is_never_forgotten(rig: Rig) -> None:
