@@ -3,18 +3,30 @@
     python -m bench.restart_history prepare ROOT 24     # a devnode (own process, file database),
                                                         # Alice's owner conversation, 24 MB of her
                                                         # messages handled by a silent agent
+    python -m bench.restart_history forget ROOT         # what a running gateway does every ten
+                                                        # minutes: forget handled messages beyond
+                                                        # the newest 1,000 per conversation
     python -m bench.restart_history measure ROOT SRC    # `run` from the src/ folder SRC (e.g. an
                                                         # older commit's, from `git archive`)
 
 ``measure`` prints seconds until "Convos gateway running" and the process's peak RSS (VmHWM).
-Not part of ``bench/run``: a one-off comparison for the catch-up cursors (issue 15).
+Not part of ``bench/run``: a one-off comparison for the catch-up cursors and the bounded local
+store (issue 15).
 
-Measured 2026-12-03 on the 2-core machine, 24 MB (3,000 messages of 8 KB), two runs each:
-before the DM cursor fix (647bc63~1) 7.1 s / 3.5 s to start, peak 175 / 170 MiB; after it
-4.5 s / 4.9 s / 4.1 s, peak 170 / 170 / 171 MiB; with 0.1 MB of history 1.4-1.6 s and 80 MiB.
-The fix removes the re-read of the 3,004 owner messages (0.6 s, about 15 MiB); the rest of the
-growth is libxmtp's own: listing the conversations (+48 MiB) and ``sync_all`` (+28 MiB) on a
-database with that history, before any message is read.
+Measured 2026-12-03 on the 2-core machine, messages of 8 KB, two runs each:
+
+- 0.1 MB of history (12 messages): 0.5 s, peak 80 MiB.
+- 24 MB (3,000 messages), before the local store was bounded (6426d7c): 1.8 / 1.4 s, peak 171 /
+  170 MiB (with the DM cursor fix of 647bc63; before that fix 7.1 / 3.5 s and 175 / 170 MiB).
+- 24 MB and 48 MB (6,000 messages) after ``forget`` (the newest 1,000 stay): 0.9 / 1.0 s and
+  1.2 / 0.8 s, peak 117 / 115 and 116 / 116 MiB: no longer growing with the history. The 36 MiB
+  over the tiny case come from the 1,000 kept messages of 8 KB (about 8 MB), which libxmtp's
+  listing reads and sorts with their bodies; chat-sized messages keep it near the tiny case.
+
+Where the growth was: libxmtp lists conversations (``list``, ``sync_all``) through its
+``conversation_list`` view, which numbers every stored message of every conversation with its
+decrypted body to find each one's last message: +48 MiB and 0.15 s per listing at 24 MB (the
+gateway lists at start, in each catch-up and in every join sweep).
 """
 
 from __future__ import annotations
@@ -89,6 +101,35 @@ async def prepare(root: Path, mb: float) -> None:
     await _stop(node)
 
 
+async def forget(root: Path) -> None:
+    from openclaw_convos.agents import AgentReply, AgentTurn
+    from openclaw_convos.gateway.config import load_config
+    from openclaw_convos.gateway.service import open_gateway
+
+    node, url = await _start_node(root)
+    state = root / "state"
+    config = state / "openclaw.json"
+    data = json.loads(config.read_text())
+    data["channels"]["convos"]["apiUrl"] = url
+    config.write_text(json.dumps(data))
+    environ = {"OPENCLAW_STATE_DIR": str(state), "OPENCLAW_CONFIG_PATH": str(config)}
+
+    class Silent:
+        name = "silent"
+
+        async def respond(self, turn: AgentTurn) -> AgentReply:
+            return AgentReply()
+
+        async def aclose(self) -> None:
+            return None
+
+    started = time.monotonic()
+    async with open_gateway(load_config(environ=environ, home=root), Silent()) as gateway:
+        count = await gateway.forget_old_messages()
+    print(f"forgot {count} messages in {time.monotonic() - started:.1f} s")
+    await _stop(node)
+
+
 async def measure(root: Path, src: str) -> dict[str, Any]:
     node, url = await _start_node(root)
     state = root / "state"
@@ -126,5 +167,7 @@ async def measure(root: Path, src: str) -> dict[str, Any]:
 if __name__ == "__main__":
     if sys.argv[1] == "prepare":
         asyncio.run(prepare(Path(sys.argv[2]), float(sys.argv[3])))
+    elif sys.argv[1] == "forget":
+        asyncio.run(forget(Path(sys.argv[2])))
     else:
         asyncio.run(measure(Path(sys.argv[2]), sys.argv[3]))
