@@ -143,25 +143,27 @@ def test_other_wire_formats_are_rejected(wire_format: int, name: str) -> None:
         mls.parse_mls_message(other_wire_format(wire_format))
 
 
-@pytest.mark.parametrize(
-    ("data", "match"),
-    [
-        (b"", "truncated MLSMessage version"),
-        (b"\x00\x02\x00\x02", "unsupported MLS version 2"),
-        (b"\x00\x01", "truncated MLSMessage wire format"),
-        (private_message(b"g" * 16, 0), "invalid content type 0"),
-        (private_message(b"g" * 16, 4), "invalid content type 4"),
-        (struct.pack(">HH", 1, 2) + vec(b"g" * 16) + b"\x00" * 7, "truncated epoch"),
-        (struct.pack(">HH", 1, 2) + vec(b"g" * 16) + b"\x00" * 8, "truncated content_type"),
-        (struct.pack(">HH", 1, 1) + vec(b"g") + bytes(8) + b"\x05", "invalid sender type 5"),
-        (struct.pack(">HH", 1, 1) + vec(b"g") + bytes(8) + b"\x01\x00\x00", "truncated sender index"),
-        (
-            struct.pack(">HH", 1, 1) + vec(b"g") + bytes(8) + b"\x03" + b"\x05ab",
-            "authenticated_data declares",
-        ),
-        (struct.pack(">HH", 1, 2) + b"\x50", "truncated group_id length"),
-    ],
-)
+_MALFORMED = [
+    (b"", "truncated MLSMessage version"),
+    (b"\x00\x02\x00\x02", "unsupported MLS version 2"),
+    (b"\x00\x01", "truncated MLSMessage wire format"),
+    (private_message(b"g" * 16, 0), "invalid content type 0"),
+    (private_message(b"g" * 16, 4), "invalid content type 4"),
+    (struct.pack(">HH", 1, 2) + vec(b"g" * 16) + b"\x00" * 7, "truncated epoch"),
+    (struct.pack(">HH", 1, 2) + vec(b"g" * 16) + b"\x00" * 8, "truncated content_type"),
+    (struct.pack(">HH", 1, 1) + vec(b"g") + bytes(8) + b"\x05", "invalid sender type 5"),
+    (struct.pack(">HH", 1, 1) + vec(b"g") + bytes(8) + b"\x01\x00\x00", "truncated sender index"),
+    (
+        struct.pack(">HH", 1, 1) + vec(b"g") + bytes(8) + b"\x03" + b"\x05ab",
+        "authenticated_data declares",
+    ),
+    (struct.pack(">HH", 1, 2) + b"\x50", "truncated group_id length"),
+]
+
+
+# Named by the error: some cases hold random bytes, and test ids must be the same in every
+# process (pytest-xdist collects in each worker).
+@pytest.mark.parametrize(("data", "match"), _MALFORMED, ids=[match for _data, match in _MALFORMED])
 def test_malformed_messages(data: bytes, match: str) -> None:
     with pytest.raises(mls.MlsParseError, match=match):
         mls.parse_mls_message(data)
