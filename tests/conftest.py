@@ -24,6 +24,12 @@ from openclaw_convos.xmtp import (
 ClientFactory = Callable[..., Awaitable[XmtpClient]]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The ``slow`` tests (10 s or more each) first: with ``scripts/test``'s parallel workers
+    (pytest-xdist), no worker is left running a long test alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 async def devnode() -> AsyncIterator[Devnode]:
     async with Devnode(port=0) as node:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import signal
 
+import pytest
+
 from .conftest import Cli, eventually
 
 
+@pytest.mark.slow
 async def test_owner_join_completing_during_a_bad_config_moment_is_not_lost(cli: Cli) -> None:
     alice = await cli.user("Alice", start=False)
     room = await alice.create_conversation("Alice & agent")

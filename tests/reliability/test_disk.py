@@ -211,6 +211,7 @@ async def test_first_start_on_read_only_or_full_disk_creates_nothing(disk: Disk,
                 assert sorted(snapshot(disk.state)) == ["openclaw.json"]
 
 
+@pytest.mark.slow
 async def test_disk_full_while_running_loses_no_answer(disk: Disk, tmp_path: Path) -> None:
     """Issue 14, item 9: the state disk fills up while ``run`` runs. Every message sent meanwhile
     is answered exactly once when space returns (counted on the node), and a stop exits 0."""

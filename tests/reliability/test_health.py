@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .harness import Node, Place, setup_owner
 
 
@@ -70,6 +72,7 @@ def status_json(place: Place) -> dict[str, Any]:
     return dict(json.loads(done.stdout))
 
 
+@pytest.mark.slow
 async def test_health_check_follows_the_node_and_a_node_that_lost_its_data_is_reported(
     place: Place, node: Node, tmp_path: Path
 ) -> None:
@@ -143,6 +146,7 @@ async def test_health_check_follows_the_node_and_a_node_that_lost_its_data_is_re
     assert "STOPPING=1" in seen
 
 
+@pytest.mark.slow
 async def test_sigterm_ends_a_start_that_waits_for_an_unreachable_node(place: Place, node: Node) -> None:
     await setup_owner(place)
     await node.stop()

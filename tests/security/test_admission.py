@@ -24,6 +24,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
+import pytest
+
 from openclaw_convos.agents import EchoAgent
 from openclaw_convos.convos import content as cc
 from openclaw_convos.convos.invites import create_invite, encode_slug, parse_invite
@@ -124,6 +126,7 @@ def _token_swapped(slug: str, token_from: str) -> str:
     return encode_slug(wire.SerializeToString())
 
 
+@pytest.mark.slow
 async def test_no_admission_without_the_creators_approval(place: Place) -> None:
     alice, owner_room = await setup_owner(place)
     async with open_gateway(place.load(), EchoAgent()) as gateway:
