@@ -46,6 +46,20 @@ os.environ.setdefault("RUST_LOG", "off")
 MESSAGE_BYTES = 8000
 
 
+class Silent:
+    """An agent that answers nothing (the history is the owner's messages alone)."""
+
+    name = "silent"
+
+    async def respond(self, turn: Any) -> Any:
+        from openclaw_convos.agents import AgentReply
+
+        return AgentReply()
+
+    async def aclose(self) -> None:
+        return None
+
+
 async def _start_node(root: Path) -> tuple[asyncio.subprocess.Process, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "openclaw_convos.devnode", "--port", "0", "--db", str(root / "node.sqlite3"),
@@ -56,13 +70,22 @@ async def _start_node(root: Path) -> tuple[asyncio.subprocess.Process, str]:
     return proc, line.split("listening on ", 1)[1].split()[0]
 
 
+def _point_config(root: Path, url: str) -> dict[str, str]:
+    """Point the prepared config at the node's new port; the environment that selects it."""
+    state = root / "state"
+    config = state / "openclaw.json"
+    data = json.loads(config.read_text())
+    data["channels"]["convos"]["apiUrl"] = url
+    config.write_text(json.dumps(data))
+    return {"OPENCLAW_STATE_DIR": str(state), "OPENCLAW_CONFIG_PATH": str(config)}
+
+
 async def _stop(proc: asyncio.subprocess.Process) -> None:
     proc.send_signal(signal.SIGTERM)
     await proc.wait()
 
 
 async def prepare(root: Path, mb: float) -> None:
-    from openclaw_convos.agents import AgentReply, AgentTurn
     from openclaw_convos.gateway.config import load_config
     from openclaw_convos.gateway.service import configure_with_invite, open_gateway
     from openclaw_convos.simuser import SimulatedUser
@@ -80,15 +103,6 @@ async def prepare(root: Path, mb: float) -> None:
     room = await alice.create_conversation("Alice & agent")
     await configure_with_invite(load_config(environ=environ, home=root), alice.invite(room), timeout=30)
 
-    class Silent:
-        name = "silent"
-
-        async def respond(self, turn: AgentTurn) -> AgentReply:
-            return AgentReply()
-
-        async def aclose(self) -> None:
-            return None
-
     count = int(mb * 1_000_000 / MESSAGE_BYTES)
     started = time.monotonic()
     async with open_gateway(load_config(environ=environ, home=root), Silent()) as gateway:
@@ -102,26 +116,11 @@ async def prepare(root: Path, mb: float) -> None:
 
 
 async def forget(root: Path) -> None:
-    from openclaw_convos.agents import AgentReply, AgentTurn
     from openclaw_convos.gateway.config import load_config
     from openclaw_convos.gateway.service import open_gateway
 
     node, url = await _start_node(root)
-    state = root / "state"
-    config = state / "openclaw.json"
-    data = json.loads(config.read_text())
-    data["channels"]["convos"]["apiUrl"] = url
-    config.write_text(json.dumps(data))
-    environ = {"OPENCLAW_STATE_DIR": str(state), "OPENCLAW_CONFIG_PATH": str(config)}
-
-    class Silent:
-        name = "silent"
-
-        async def respond(self, turn: AgentTurn) -> AgentReply:
-            return AgentReply()
-
-        async def aclose(self) -> None:
-            return None
+    environ = _point_config(root, url)
 
     started = time.monotonic()
     async with open_gateway(load_config(environ=environ, home=root), Silent()) as gateway:
@@ -132,15 +131,9 @@ async def forget(root: Path) -> None:
 
 async def measure(root: Path, src: str) -> dict[str, Any]:
     node, url = await _start_node(root)
-    state = root / "state"
-    config = state / "openclaw.json"
-    data = json.loads(config.read_text())
-    data["channels"]["convos"]["apiUrl"] = url
-    config.write_text(json.dumps(data))
     env = dict(
         os.environ,
-        OPENCLAW_STATE_DIR=str(state),
-        OPENCLAW_CONFIG_PATH=str(config),
+        **_point_config(root, url),
         PYTHONPATH=src,
         HOME=str(root),
     )
