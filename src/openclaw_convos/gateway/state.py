@@ -238,6 +238,15 @@ class Prefetched:
     history: tuple[HistoryItem, ...]
 
 
+def _cursors_sql(where: str = "") -> str:
+    """Rows ``(c, m)``: each conversation's cursor, the newest sent time handled (inbound records
+    and the ``cursors`` table). ``where`` filters both sources alike."""
+    return (
+        f"SELECT c, MAX(m) AS m FROM (SELECT conversation_id AS c, MAX(sent_at_ns) AS m FROM inbound {where}"  # noqa: S608
+        f" GROUP BY conversation_id UNION ALL SELECT conversation_id, sent_at_ns FROM cursors {where}) GROUP BY c"
+    )
+
+
 class GatewayState:
     """Async access to the gateway's SQLite database."""
 
@@ -384,10 +393,7 @@ class GatewayState:
             return {}
         marks = ",".join("?" * len(conversation_ids))
         rows = await self._db.fetchall(
-            f"SELECT c, MAX(m) AS m FROM (SELECT conversation_id AS c, MAX(sent_at_ns) AS m FROM inbound"  # noqa: S608
-            f" WHERE conversation_id IN ({marks}) GROUP BY conversation_id UNION ALL SELECT conversation_id,"
-            f" sent_at_ns FROM cursors WHERE conversation_id IN ({marks})) GROUP BY c",
-            (*conversation_ids, *conversation_ids),
+            _cursors_sql(f"WHERE conversation_id IN ({marks})"), (*conversation_ids, *conversation_ids)
         )
         return {str(r["c"]): int(r["m"]) for r in rows if r["m"] is not None}
 
@@ -398,10 +404,8 @@ class GatewayState:
         restart reads it again by id). Messages older than this may leave the local XMTP store.
         """
         rows = await self._db.fetchall(
-            "WITH cur AS (SELECT c, MAX(m) AS m FROM (SELECT conversation_id AS c, MAX(sent_at_ns) AS m"
-            " FROM inbound GROUP BY conversation_id UNION ALL SELECT conversation_id, sent_at_ns FROM cursors)"
-            " GROUP BY c), open AS (SELECT conversation_id AS c, MIN(sent_at_ns) AS m FROM inbound"
-            " WHERE state IN ('received', 'replying') GROUP BY conversation_id)"
+            f"WITH cur AS ({_cursors_sql()}), open AS (SELECT conversation_id AS c, MIN(sent_at_ns) AS m"  # noqa: S608
+            " FROM inbound WHERE state IN ('received', 'replying') GROUP BY conversation_id)"
             " SELECT cur.c AS c, MIN(cur.m, COALESCE(open.m, cur.m)) AS m FROM cur LEFT JOIN open ON open.c = cur.c"
         )
         return {str(r["c"]): int(r["m"]) for r in rows if r["m"] is not None}

@@ -736,9 +736,12 @@ class XmtpClient:
         stored message of every conversation with its body, so the memory and time of each listing
         grow with the whole stored history (about 2 MiB per MB of messages, measured).
         """
+        conversation = self.conversation(conversation_id)
+        if conversation is None:
+            return 0
+        raw = conversation._raw
         what = f"forget old messages of {conversation_id}"
         try:
-            raw = await asyncio.to_thread(self._raw.conversation, bytes.fromhex(conversation_id))
             excess = int(await asyncio.to_thread(raw.count_messages, _message_options())) - keep
         except _LIBXMTP_ERRORS as exc:
             raise map_ffi_error(exc, what) from exc
